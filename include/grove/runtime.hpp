@@ -1,0 +1,100 @@
+// The runtime: a pool of worker threads that run tasks as fibers, balanced by work stealing,
+// plus the Boost.Asio io_context that drives deadlines and I/O (API.md §1).
+#pragma once
+
+#include <grove/detail/export.hpp>
+#include <grove/detail/result_holder.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace grove {
+
+using clock = std::chrono::steady_clock;
+
+struct runtime_options {
+  unsigned workers = 0;         // 0: the CPUs in this process's affinity mask
+  std::size_t stack_size = 0;   // bytes per task stack; 0: default_stack_size
+  std::string trace_path;       // non-empty: write a Chrome trace-event JSON there at shutdown
+  // Install the SIGSEGV handler that turns a task's stack overflow into a diagnostic naming the
+  // stack size (it chains to any handler installed before it). Off: overflow is a plain SIGSEGV.
+  bool stack_overflow_handler = true;
+};
+
+// The stack each task gets when runtime_options::stack_size is 0.
+inline constexpr std::size_t default_stack_size = 256 * 1024;
+
+struct runtime_stats {
+  std::uint64_t tasks_spawned = 0;     // every task, root tasks of run() included
+  std::uint64_t tasks_completed = 0;
+  std::uint64_t steals = 0;            // tasks taken from another worker's deque
+  std::uint64_t context_switches = 0;  // fiber resumes by workers
+  std::uint64_t tasks_inlined = 0;     // children run on their joining parent's stack
+  std::uint64_t parks = 0;             // times a task suspended to wait
+};
+
+namespace detail {
+class runtime_core;
+// Runs `body` as a root task of `core` and blocks the calling thread until it has finished;
+// rethrows what `body` threw.
+GROVE_API void run_root(runtime_core& core, callback_ref body);
+// usage_error naming `what` when called from inside a task.
+GROVE_API void require_not_in_task(const char* what);
+}  // namespace detail
+
+class GROVE_API runtime {
+ public:
+  explicit runtime(runtime_options options = {});
+  ~runtime();
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  // Runs fn as a root task on the pool and blocks the calling thread until it returns.
+  template <class F>
+  std::invoke_result_t<F> run(F&& fn) {
+    using result = std::invoke_result_t<F>;
+    detail::result_holder<result> holder;
+    auto body = [&] { holder.emplace_from(std::forward<F>(fn)); };
+    detail::run_root(*core_, detail::callback_ref::to(body));
+    return holder.take();
+  }
+
+  unsigned worker_count() const noexcept;
+  runtime_stats stats() const;
+  boost::asio::io_context& io_context() noexcept;
+  // The live tree of nurseries and tasks; callable from any thread.
+  void dump_task_tree(std::ostream& out) const;
+
+  detail::runtime_core& core() noexcept { return *core_; }
+
+ private:
+  std::unique_ptr<detail::runtime_core> core_;
+};
+
+template <class F>
+std::invoke_result_t<F> run(F&& fn, runtime_options options = {}) {
+  detail::require_not_in_task("grove::run");
+  runtime rt(std::move(options));
+  return rt.run(std::forward<F>(fn));
+}
+
+// True inside a task of any grove runtime.
+GROVE_API bool in_task() noexcept;
+
+// The live tree of nurseries and tasks of the calling task's runtime (usage_error outside a task).
+GROVE_API void dump_task_tree(std::ostream& out);
+
+// The runtime's current time: the one place grove reads its clock.
+GROVE_API clock::time_point now();
+
+}  // namespace grove

@@ -1,0 +1,107 @@
+// Context switches between workers and fibers; see fiber_context.hpp.
+#include "fiber/fiber_context.hpp"
+
+#include "task/task.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <utility>
+
+namespace __cxxabiv1 {
+struct __cxa_eh_globals;
+extern "C" __cxa_eh_globals* __cxa_get_globals() noexcept;
+}  // namespace __cxxabiv1
+
+namespace grove::detail {
+namespace {
+
+thread_local fiber_context* running_fiber = nullptr;
+
+// Swaps the thread's exception globals with `saved`. The layout (a pointer to the caught
+// exception stack, then the uncaught count) is libsupc++'s and libc++abi's.
+void swap_exception_state(exception_state& saved) noexcept {
+  auto* globals = reinterpret_cast<exception_state*>(__cxxabiv1::__cxa_get_globals());
+  std::swap(*globals, saved);
+}
+
+// Boost.Context's stack allocator concept; grove owns the stacks, so deallocate does nothing.
+struct borrowed_stack {
+  boost::context::stack_context allocate() { return {}; }
+  void deallocate(boost::context::stack_context&) noexcept {}
+};
+
+fiber_context* noinline_current_fiber() noexcept;
+
+}  // namespace
+
+fiber_context* create_fiber(stack_memory stack, task* first) {
+  std::byte* top = stack.top();
+  auto* record_address = reinterpret_cast<std::byte*>(
+      (reinterpret_cast<std::uintptr_t>(top) - sizeof(fiber_context)) &
+      ~static_cast<std::uintptr_t>(alignof(std::max_align_t) - 1));
+  auto* fc = ::new (record_address) fiber_context{};
+  fc->stack = stack;
+  fc->first_task = first;
+  sanitizer_create(fc->sanitizer);
+
+  boost::context::stack_context whole;
+  whole.sp = record_address;  // Boost places its own record below ours
+  whole.size = static_cast<std::size_t>(record_address - stack.bottom);
+  boost::context::preallocated below_record(record_address, whole.size, whole);
+  fc->continuation = boost::context::fiber(
+      std::allocator_arg, below_record, borrowed_stack{},
+      [fc](boost::context::fiber&& resumer) -> boost::context::fiber {
+        fc->resumer = std::move(resumer);
+        sanitizer_first_entry(fc->sanitizer);
+        run_task_to_completion(fc->first_task);
+        fc->reason = switch_reason::finished;
+        sanitizer_before_exit(fc->sanitizer);
+        return std::move(fc->resumer);
+      });
+  return fc;
+}
+
+void resume_fiber(fiber_context* fc, stack_memory* finished) {
+  void* worker_fake_stack = nullptr;
+  swap_exception_state(fc->saved_exceptions);
+  sanitizer_before_resume(fc->sanitizer, &worker_fake_stack, fc->stack.bottom, fc->stack.size);
+  running_fiber = fc;
+  boost::context::fiber back = std::move(fc->continuation).resume();
+  running_fiber = nullptr;
+  sanitizer_after_resume(worker_fake_stack);
+  swap_exception_state(fc->saved_exceptions);
+  if (!back) {
+    // Finished: Boost has already destroyed its record on the way out.
+    sanitizer_destroy(fc->sanitizer);
+    *finished = fc->stack;
+    fc->~fiber_context();
+    return;
+  }
+  fc->continuation = std::move(back);
+}
+
+void suspend_fiber(fiber_context* fc, switch_reason reason, task* switching) {
+  fc->reason = reason;
+  fc->switching_task = switching;
+  sanitizer_before_suspend(fc->sanitizer);
+  fc->resumer = std::move(fc->resumer).resume();
+  sanitizer_after_suspend(fc->sanitizer);
+  // Resumed, perhaps on another worker: resume_fiber() has set running_fiber already.
+}
+
+fiber_context* current_fiber() noexcept { return noinline_current_fiber(); }
+
+bool stack_has_room(const fiber_context* fc, std::size_t bytes) noexcept {
+  const std::byte marker{};
+  const std::byte* here = &marker;
+  return here > fc->stack.bottom && static_cast<std::size_t>(here - fc->stack.bottom) > bytes;
+}
+
+namespace {
+__attribute__((noinline)) fiber_context* noinline_current_fiber() noexcept {
+  return running_fiber;
+}
+}  // namespace
+
+}  // namespace grove::detail

@@ -1,0 +1,51 @@
+// A fiber: a pooled stack plus a boost::context::fiber, and the switch between a worker and the
+// fiber it runs. Every switch goes through resume_fiber() (worker side) or suspend_fiber() (fiber
+// side), which carry the sanitizer annotations and save/restore the C++ runtime's per-thread
+// exception state, so a task that parks inside a catch block and resumes on another worker
+// still sees its own caught exceptions.
+#pragma once
+
+#include <grove/detail/sanitizer.hpp>
+
+#include "fiber/stack_pool.hpp"
+
+#include <boost/context/fiber.hpp>
+
+namespace grove::detail {
+
+struct task;
+
+// Why a fiber switched back to its worker.
+enum class switch_reason : unsigned char { finished, parked, yielded };
+
+// The C++ runtime's per-thread exception globals (libsupc++'s __cxa_eh_globals).
+struct exception_state {
+  void* caught_exceptions = nullptr;
+  unsigned int uncaught_exceptions = 0;
+};
+
+struct fiber_context {
+  boost::context::fiber continuation;  // the fiber while it is suspended
+  boost::context::fiber resumer;       // the worker to switch back to, while it runs
+  stack_memory stack;
+  task* first_task = nullptr;          // the task it was created to run
+  task* switching_task = nullptr;      // the task on whose behalf it last switched out
+  switch_reason reason = switch_reason::finished;
+  exception_state saved_exceptions;    // this fiber's exception state while suspended
+  sanitizer_fiber sanitizer;
+};
+
+// Builds a fiber on `stack` that will run `first` to completion. The record lives at the top
+// of the stack itself.
+fiber_context* create_fiber(stack_memory stack, task* first);
+// Worker side: runs the fiber until it switches back; the reason is in fc->reason. A finished
+// fiber's record is destroyed before this returns and its stack is handed back in `finished`.
+void resume_fiber(fiber_context* fc, stack_memory* finished);
+// Fiber side: switches back to the worker that resumed it; returns when resumed again.
+void suspend_fiber(fiber_context* fc, switch_reason reason, task* switching);
+// The fiber running on this thread, null on a worker's own stack.
+fiber_context* current_fiber() noexcept;
+// Whether the running fiber has at least `bytes` of stack left (for inline children).
+bool stack_has_room(const fiber_context* fc, std::size_t bytes) noexcept;
+
+}  // namespace grove::detail

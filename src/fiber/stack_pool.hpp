@@ -1,0 +1,72 @@
+// Task stacks. A runtime's stacks all have one size and are carved from large slabs (one mmap
+// per slab), because the kernel caps a process near 65 530 mappings: one mmap per stack would
+// stop a program near 32 000 live tasks. Each stack keeps a guard page below it: installed with
+// MADV_GUARD_INSTALL where the kernel has it (no extra mapping), else with mprotect while the
+// mapping budget allows, after which further stacks go unguarded with a one-time warning.
+// Workers keep a small cache of free stacks so the common spawn/finish path takes no lock.
+#pragma once
+
+#include <cstddef>
+#include <mutex>
+#include <vector>
+
+namespace grove::detail {
+
+struct stack_memory {
+  std::byte* bottom = nullptr;  // lowest usable address (the guard page lies just below)
+  std::size_t size = 0;         // usable bytes
+  std::byte* top() const noexcept { return bottom + size; }
+};
+
+class stack_allocator {
+ public:
+  explicit stack_allocator(std::size_t stack_size);
+  ~stack_allocator();
+  stack_allocator(const stack_allocator&) = delete;
+  stack_allocator& operator=(const stack_allocator&) = delete;
+
+  // Throws std::system_error (mmap failed: out of memory or mappings).
+  stack_memory allocate();
+  void deallocate(stack_memory stack) noexcept;
+  std::size_t stack_size() const noexcept { return stack_size_; }
+
+ private:
+  void map_slab();
+
+  std::size_t stack_size_;
+  std::size_t stride_;  // guard page + stack
+  std::mutex mutex_;
+  std::vector<stack_memory> free_;
+  struct slab {
+    std::byte* base;
+    std::size_t bytes;
+    int registry_slot;
+  };
+  std::vector<slab> slabs_;
+};
+
+// A worker's private cache in front of the shared allocator.
+class stack_cache {
+ public:
+  explicit stack_cache(stack_allocator& allocator);
+  ~stack_cache();
+  stack_memory acquire();
+  void release(stack_memory stack) noexcept;
+
+ private:
+  static constexpr std::size_t capacity = 64;
+  stack_allocator* allocator_;
+  std::vector<stack_memory> stacks_;
+};
+
+// If `address` lies in the guard page of a grove stack, the usable size of that stack; else 0.
+// Async-signal-safe.
+std::size_t guarded_stack_size_at(const void* address) noexcept;
+
+// The SIGSEGV handler that reports a task stack overflow (installed once per process; it
+// chains to the handler installed before it), and the per-thread alternate signal stack it
+// needs: a handler cannot run on the stack that just overflowed.
+void install_overflow_handler();
+void prepare_thread_for_overflow_handler();
+
+}  // namespace grove::detail

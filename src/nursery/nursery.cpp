@@ -1,0 +1,250 @@
+// Nurseries: opening, spawning, joining (with inline execution of the owner's own children),
+// error collection and reporting (API.md §2, §10 rules 2 and 3), and start()/started().
+#include "nursery/nursery_core.hpp"
+
+#include "cancel/cancel_tree.hpp"
+#include "fiber/fiber_context.hpp"
+#include "scheduler/runtime_core.hpp"
+#include "scheduler/worker.hpp"
+#include "task/task.hpp"
+
+#include <grove/errors.hpp>
+
+#include <algorithm>
+#include <mutex>
+
+namespace grove::detail {
+namespace {
+
+// An inline child runs on the joining parent's stack; leave at least this much room for it.
+std::size_t inline_stack_reserve(const runtime_core& runtime) noexcept {
+  return std::max<std::size_t>(16 * 1024, runtime.options().stack_size / 4);
+}
+
+// The lock that guards t->innermost_nursery: its nursery's lock, or the runtime's roots mutex.
+template <class F>
+void with_structure_lock(task* t, F&& f) {
+  if (t->parent_nursery != nullptr) {
+    std::lock_guard guard(t->parent_nursery->lock);
+    f();
+  } else {
+    std::lock_guard guard(t->runtime->roots_mutex());
+    f();
+  }
+}
+
+void attach_child(nursery_core& n, task* t, cancel_node* scope_parent) {
+  t->parent_nursery = &n;
+  t->own_scope.parent = scope_parent;
+  t->own_scope.runtime = n.runtime;
+  t->own_scope.state.store(cancel_node::phase::running, std::memory_order_relaxed);
+  {
+    std::lock_guard guard(n.lock);
+    t->prev_sibling = nullptr;
+    t->next_sibling = n.first_child;
+    if (n.first_child != nullptr) n.first_child->prev_sibling = t;
+    n.first_child = t;
+    n.live.store(n.live.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  if (worker* here = worker::current(); here != nullptr && &here->runtime() == n.runtime) {
+    worker_counters::bump(here->counters().tasks_spawned);
+  } else {
+    n.runtime->external_counters().tasks_spawned.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void run_inline(task* child, task* self, fiber_context* fc, worker& here) {
+  child->fiber = fc;
+  child->state.store(run_state::running, std::memory_order_relaxed);
+  worker_counters::bump(here.counters().tasks_inlined);
+  run_task_to_completion(child);  // may park and resume on another worker
+  set_current_task(self);
+}
+
+// Join step 1: run the owner's own, not yet stolen, children on its stack. Stops at the first
+// record that is not a fresh child of `n` (it goes back untouched: never bury the parent under
+// unrelated work), when the deque is empty, or when the stack is getting short.
+void run_own_children_inline(nursery_core& n, task* self) {
+  while (n.live.load(std::memory_order_relaxed) != 0) {
+    worker* here = worker::current();
+    if (here == nullptr || &here->runtime() != n.runtime) return;
+    fiber_context* fc = current_fiber();
+    if (fc == nullptr || !stack_has_room(fc, inline_stack_reserve(*n.runtime))) return;
+    task* next = here->take_local();
+    if (next == nullptr) return;
+    if (next->parent_nursery != &n || next->state.load(std::memory_order_relaxed) != run_state::fresh) {
+      here->put_back(next);
+      return;
+    }
+    run_inline(next, self, fc, *here);
+  }
+}
+
+void join(nursery_core& n, task* self) {
+  for (;;) {
+    run_own_children_inline(n, self);
+    n.lock.lock();
+    if (n.live.load(std::memory_order_relaxed) == 0) {
+      n.lock.unlock();
+      return;
+    }
+    waiter w;
+    w.owner = self;
+    n.join_waiter = &w;
+    // Not cancellable: cancellation reaches the children instead (API.md §10 rule 5).
+    park(w, n.lock, {.cancellable = false, .what = "joining a nursery"});
+  }
+}
+
+}  // namespace
+
+nursery_core::nursery_core(task* opener)
+    : owner(opener), runtime(opener->runtime), facade(this) {}
+
+void nursery_core::record_error(std::exception_ptr error) noexcept {
+  {
+    std::lock_guard guard(lock);
+    try {
+      errors.push_back(std::move(error));
+    } catch (...) {
+      // Out of memory while recording: keep the newest failure rather than none.
+      if (!errors.empty()) errors.back() = std::current_exception();
+    }
+  }
+  cancel_node_now(node());
+}
+
+void nursery_core::child_finished(task* child, bool was_cancelled) noexcept {
+  waiter* to_signal = nullptr;
+  {
+    std::lock_guard guard(lock);
+    if (child->prev_sibling != nullptr) {
+      child->prev_sibling->next_sibling = child->next_sibling;
+    } else {
+      first_child = child->next_sibling;
+    }
+    if (child->next_sibling != nullptr) child->next_sibling->prev_sibling = child->prev_sibling;
+    if (was_cancelled) saw_cancelled = true;
+    const std::size_t left = live.load(std::memory_order_relaxed) - 1;
+    live.store(left, std::memory_order_relaxed);
+    if (left == 0) std::swap(to_signal, join_waiter);
+  }
+  if (to_signal != nullptr) signal(*to_signal);
+}
+
+void complete_child(task* t, std::exception_ptr error, bool was_cancelled) noexcept {
+  nursery_core& n = *t->parent_nursery;
+  if (start_wait* s = t->pending_start) {
+    // Ended before started(): its exception, or usage_error, goes to start()'s caller; the
+    // nursery is not affected.
+    t->pending_start = nullptr;
+    if (!error) {
+      error = std::make_exception_ptr(usage_error(
+          "grove::nursery::start: the task returned without calling task_status::started()"));
+    }
+    {
+      std::lock_guard guard(s->lock);
+      s->outcome = start_wait::result::failed;
+      s->error = std::move(error);
+    }
+    signal(s->caller);
+    error = nullptr;
+    was_cancelled = false;
+  }
+  leave_task_node(t->own_scope);
+  if (error && !was_cancelled) n.record_error(std::move(error));
+  n.child_finished(t, was_cancelled);
+  free_task(t);
+}
+
+task_header* new_child_task(nursery_core& n) { return allocate_task(*n.runtime); }
+
+void discard_task(task_header* t) noexcept { free_task(as_task(t)); }
+
+void spawn_child(nursery_core& n, task_header* header, start_handshake*) {
+  task* t = as_task(header);
+  attach_child(n, t, &n.node());
+  n.runtime->schedule_new(t);
+}
+
+void start_checkpoint() {
+  task* self = require_task("grove::nursery::start");
+  if (task_cancel_requested(self)) throw cancelled{};
+}
+
+void run_start(nursery_core& n, task_header* header, start_handshake& handshake) {
+  task* self = require_task("grove::nursery::start");
+  task* t = as_task(header);
+  start_wait wait;
+  wait.nursery_node = &n.node();
+  wait.child = t;
+  wait.caller.owner = self;
+  handshake.state = &wait;
+  t->pending_start = &wait;
+  // Until started(), the task runs under the caller's scopes.
+  attach_child(n, t, self->current_scope);
+  wait.lock.lock();
+  n.runtime->schedule_new(t);
+  if (wait.outcome == start_wait::result::pending) {
+    // Not cancellable: the task runs under our scopes, so a cancellation reaches it and its
+    // `cancelled` comes back to us through the handshake.
+    park(wait.caller, wait.lock, {.cancellable = false, .what = "nursery::start"});
+  } else {
+    wait.lock.unlock();
+  }
+  if (wait.outcome == start_wait::result::failed) std::rethrow_exception(wait.error);
+}
+
+void signal_started(start_handshake* handshake) {
+  auto* wait = static_cast<start_wait*>(handshake->state);
+  task* t = wait->child;
+  // From now on the task lives under the nursery's scopes.
+  t->pending_start = nullptr;
+  reparent_node(t->own_scope, wait->nursery_node);
+  invalidate_cancel_cache(t);
+  {
+    std::lock_guard guard(wait->lock);
+    wait->outcome = start_wait::result::started;
+  }
+  signal(wait->caller);  // start() returns; `wait` dies with its frame
+}
+
+grove::cancel_scope& nursery_scope(nursery_core& n) noexcept { return n.scope; }
+
+std::size_t nursery_child_count(const nursery_core& n) noexcept {
+  return n.live.load(std::memory_order_relaxed);
+}
+
+bool run_nursery(nursery_body_ref body) {
+  task* self = require_task("grove::open_nursery");
+  nursery_core n(self);
+  enter_node(n.node(), self, "grove::open_nursery");
+  with_structure_lock(self, [&] {
+    n.enclosing = self->innermost_nursery;
+    self->innermost_nursery = &n;
+  });
+
+  bool body_completed = false;
+  bool body_cancelled = false;
+  try {
+    body.function(body.context, n.facade);
+    body_completed = true;
+  } catch (const cancelled&) {
+    body_cancelled = true;
+  } catch (...) {
+    n.record_error(std::current_exception());
+  }
+
+  join(n, self);
+
+  with_structure_lock(self, [&] { self->innermost_nursery = n.enclosing; });
+  const bool own_scope_absorbs = absorbs(n.node());
+  leave_node(n.node(), self);
+
+  if (n.errors.size() == 1) std::rethrow_exception(n.errors.front());
+  if (n.errors.size() > 1) throw exception_group(std::move(n.errors));
+  if ((body_cancelled || n.saw_cancelled) && !own_scope_absorbs) throw cancelled{};
+  return body_completed;
+}
+
+}  // namespace grove::detail

@@ -1,0 +1,78 @@
+// The FIFO through which tasks enter the pool from outside it: root tasks of run(), children
+// spawned by a non-worker thread, and tasks woken by a non-worker thread (the io thread's
+// timers, a foreign thread's event::set or cancel()). A mutex is fine here: these paths are far
+// colder than the per-worker deques, and a lock keeps the queue unbounded and simple.
+#pragma once
+
+#include "task/task.hpp"
+
+#include <atomic>
+#include <cstddef>
+#include <mutex>
+
+namespace grove::detail {
+
+class injection_queue {
+ public:
+  void push(task* t) {
+    std::lock_guard guard(mutex_);
+    t->next_in_queue = nullptr;
+    if (tail_ != nullptr) {
+      tail_->next_in_queue = t;
+    } else {
+      head_ = t;
+    }
+    tail_ = t;
+    // relaxed: a hint for pop()'s fast path; the mutex orders the list itself.
+    size_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  task* pop() {
+    if (size_.load(std::memory_order_relaxed) == 0) return nullptr;
+    std::lock_guard guard(mutex_);
+    task* t = head_;
+    if (t == nullptr) return nullptr;
+    head_ = t->next_in_queue;
+    if (head_ == nullptr) tail_ = nullptr;
+    t->next_in_queue = nullptr;
+    size_.fetch_sub(1, std::memory_order_relaxed);
+    return t;
+  }
+
+  bool looks_empty() const noexcept { return size_.load(std::memory_order_relaxed) == 0; }
+
+ private:
+  std::mutex mutex_;
+  task* head_ = nullptr;
+  task* tail_ = nullptr;
+  std::atomic<std::size_t> size_{0};
+};
+
+// A single-threaded FIFO of tasks linked through next_in_queue (a worker's yielded tasks).
+class task_fifo {
+ public:
+  void push(task* t) noexcept {
+    t->next_in_queue = nullptr;
+    if (tail_ != nullptr) {
+      tail_->next_in_queue = t;
+    } else {
+      head_ = t;
+    }
+    tail_ = t;
+  }
+  task* pop() noexcept {
+    task* t = head_;
+    if (t == nullptr) return nullptr;
+    head_ = t->next_in_queue;
+    if (head_ == nullptr) tail_ = nullptr;
+    t->next_in_queue = nullptr;
+    return t;
+  }
+  bool empty() const noexcept { return head_ == nullptr; }
+
+ private:
+  task* head_ = nullptr;
+  task* tail_ = nullptr;
+};
+
+}  // namespace grove::detail

@@ -1,0 +1,170 @@
+// The runtime: construction and shutdown of the pool and its io thread, scheduling entry points,
+// root tasks (run), statistics.
+//
+// Shutdown protocol: ~runtime sets `stopping`, wakes every sleeping worker (notify_all), and
+// joins them; a worker exits when it finds no work and sees `stopping` (it checks after
+// prepare_wait, so the wake-up cannot be missed). Then the io_context's work guard is dropped,
+// the io_context stopped and its thread joined. A runtime must outlive every run() call on it.
+//
+// The io_context is driven by one internal thread for the runtime's whole life (API.md §10
+// rule 9): timer and I/O completions run there and wake tasks through the injection queue.
+#include "scheduler/runtime_core.hpp"
+
+#include "nursery/nursery_core.hpp"
+#include "scheduler/worker.hpp"
+#include "task/task.hpp"
+
+#include <grove/errors.hpp>
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+
+namespace grove {
+namespace detail {
+namespace {
+
+unsigned cpus_in_affinity_mask() noexcept {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int count = CPU_COUNT(&set);
+    if (count > 0) return static_cast<unsigned>(count);
+  }
+  const unsigned hardware = std::thread::hardware_concurrency();
+  return hardware > 0 ? hardware : 1;
+}
+
+// Small stacks are rounded up: below this, the runtime's own frames leave too little room.
+constexpr std::size_t minimum_stack_size = 32 * 1024;
+
+runtime_options resolve(runtime_options options) {
+  if (options.workers == 0) options.workers = cpus_in_affinity_mask();
+  if (options.stack_size == 0) options.stack_size = default_stack_size;
+  options.stack_size = std::max(options.stack_size, minimum_stack_size);
+  return options;
+}
+
+}  // namespace
+
+runtime_core::runtime_core(runtime_options options)
+    : options_(resolve(std::move(options))), stacks_(options_.stack_size) {
+  if (options_.stack_overflow_handler) install_overflow_handler();
+  io_work_.emplace(boost::asio::make_work_guard(io_));
+  io_thread_ = std::thread([this] { io_.run(); });
+  ::pthread_setname_np(io_thread_.native_handle(), "grove-io");
+  workers_.reserve(options_.workers);
+  for (unsigned i = 0; i < options_.workers; ++i) {
+    workers_.push_back(std::make_unique<worker>(*this, i));
+  }
+  for (auto& w : workers_) w->start();
+}
+
+runtime_core::~runtime_core() {
+  stopping_.store(true, std::memory_order_seq_cst);
+  idle_.notify_all();
+  for (auto& w : workers_) w->join();
+  io_work_.reset();
+  io_.stop();
+  if (io_thread_.joinable()) io_thread_.join();
+}
+
+void runtime_core::schedule_new(task* t) {
+  worker* here = worker::current();
+  if (here != nullptr && &here->runtime() == this) {
+    here->push_local(t);
+  } else {
+    injection_.push(t);
+    notify_work();
+  }
+}
+
+void runtime_core::schedule_woken(task* t) { schedule_new(t); }
+
+runtime_stats runtime_core::stats() const {
+  runtime_stats s;
+  s.tasks_spawned = external_.tasks_spawned.load(std::memory_order_relaxed);
+  s.tasks_completed = external_.tasks_completed.load(std::memory_order_relaxed);
+  for (const auto& w : workers_) {
+    const worker_counters& c = w->counters();
+    s.tasks_spawned += c.tasks_spawned.load(std::memory_order_relaxed);
+    s.tasks_completed += c.tasks_completed.load(std::memory_order_relaxed);
+    s.steals += c.steals.load(std::memory_order_relaxed);
+    s.context_switches += c.context_switches.load(std::memory_order_relaxed);
+    s.tasks_inlined += c.tasks_inlined.load(std::memory_order_relaxed);
+    s.parks += c.parks.load(std::memory_order_relaxed);
+  }
+  return s;
+}
+
+void runtime_core::add_root(task* t) {
+  std::lock_guard guard(roots_mutex_);
+  roots_.push_back(t);
+}
+
+void runtime_core::remove_root(task* t) {
+  std::lock_guard guard(roots_mutex_);
+  roots_.erase(std::find(roots_.begin(), roots_.end(), t));
+}
+
+void run_root(runtime_core& core, callback_ref body) {
+  if (current_task() != nullptr) {
+    throw usage_error(
+        "grove::run / runtime::run called from inside a grove task: a task must not block its "
+        "worker waiting for another root task; open a nursery instead");
+  }
+  root_wait wait;
+  task* t = allocate_task(core);
+  t->body.emplace([body] { body(); });
+  t->root = &wait;
+  t->own_scope.runtime = &core;
+  t->own_scope.state.store(cancel_node::phase::running, std::memory_order_relaxed);
+  core.add_root(t);
+  core.external_counters().tasks_spawned.fetch_add(1, std::memory_order_relaxed);
+  core.schedule_new(t);
+  wait.done.acquire();
+  if (wait.error) std::rethrow_exception(wait.error);
+}
+
+void complete_root(task* t, std::exception_ptr error) noexcept {
+  root_wait* wait = t->root;
+  wait->error = std::move(error);
+  t->runtime->remove_root(t);
+  free_task(t);
+  wait->done.release();  // run() may return at once: nothing of `wait` is touched after this
+}
+
+void require_not_in_task(const char* what) {
+  if (current_task() != nullptr) {
+    throw usage_error(std::string(what) + " called from inside a grove task");
+  }
+}
+
+}  // namespace detail
+
+runtime::runtime(runtime_options options)
+    : core_(std::make_unique<detail::runtime_core>(std::move(options))) {}
+
+runtime::~runtime() {
+  detail::task* t = detail::current_task();
+  if (t != nullptr && t->runtime == core_.get()) {
+    std::fputs(
+        "grove: fatal: a grove::runtime is being destroyed from one of its own tasks; a runtime "
+        "must outlive its tasks (destroy it from the thread that created it)\n",
+        stderr);
+    std::terminate();
+  }
+}
+
+unsigned runtime::worker_count() const noexcept { return core_->worker_count(); }
+runtime_stats runtime::stats() const { return core_->stats(); }
+boost::asio::io_context& runtime::io_context() noexcept { return core_->io(); }
+
+bool in_task() noexcept { return detail::current_task() != nullptr; }
+
+clock::time_point now() { return clock::now(); }
+
+}  // namespace grove

@@ -1,0 +1,74 @@
+// The runtime's private state: workers, the injection queue, the eventcount idle workers sleep
+// on, the stack allocator, the io_context and its thread, and the registry of root tasks.
+#pragma once
+
+#include <grove/runtime.hpp>
+
+#include "fiber/stack_pool.hpp"
+#include "scheduler/event_count.hpp"
+#include "scheduler/injection_queue.hpp"
+#include "scheduler/stats.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace grove::detail {
+
+class worker;
+struct task;
+
+class runtime_core {
+ public:
+  explicit runtime_core(runtime_options options);
+  ~runtime_core();
+
+  // Makes a parked task runnable again; any thread.
+  void schedule_woken(task* t);
+  // Makes a fresh task runnable; any thread (the spawning worker's deque, else injection).
+  void schedule_new(task* t);
+  // Wakes one sleeping worker if there is one (after publishing work).
+  void notify_work() noexcept { idle_.notify_one(); }
+
+  const runtime_options& options() const noexcept { return options_; }
+  unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
+  worker& worker_at(unsigned i) noexcept { return *workers_[i]; }
+  injection_queue& injection() noexcept { return injection_; }
+  event_count& idle() noexcept { return idle_; }
+  stack_allocator& stacks() noexcept { return stacks_; }
+  boost::asio::io_context& io() noexcept { return io_; }
+  shared_counters& external_counters() noexcept { return external_; }
+  bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
+  runtime_stats stats() const;
+
+  // Root tasks (for dump_task_tree); guarded by roots_mutex().
+  std::mutex& roots_mutex() noexcept { return roots_mutex_; }
+  void add_root(task* t);
+  void remove_root(task* t);
+  template <class F>
+  void for_each_root(F&& f) {
+    for (task* t : roots_) f(t);
+  }
+
+ private:
+  runtime_options options_;
+  stack_allocator stacks_;
+  injection_queue injection_;
+  event_count idle_;
+  std::atomic<bool> stopping_{false};
+  shared_counters external_;
+  std::vector<std::unique_ptr<worker>> workers_;
+  std::mutex roots_mutex_;
+  std::vector<task*> roots_;
+  boost::asio::io_context io_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> io_work_;
+  std::thread io_thread_;
+};
+
+}  // namespace grove::detail

@@ -1,0 +1,205 @@
+// The worker loop.
+//
+// Finding work, in order:
+//   1. every 61st round, the injection queue and the yield queue first, so that a worker busy
+//      with its own deque still serves tasks from outside and tasks that yielded;
+//   2. its own deque (LIFO: the most recently spawned task, hot in cache);
+//   3. its yield queue (FIFO: tasks that called checkpoint());
+//   4. the injection queue, then stealing from the other workers, starting at a random victim;
+//   5. a short spin over 4., then sleep on the eventcount (park_until_work).
+// Running a task: a fresh task gets a pooled stack and a new fiber; a woken one resumes its
+// fiber. When the fiber switches back, the worker commits what it asked for (after_switch):
+// a park becomes visible to wakers only now, once its context is saved, so no other worker can
+// resume a fiber that is still running.
+#include "scheduler/worker.hpp"
+
+#include "fiber/fiber_context.hpp"
+#include "scheduler/runtime_core.hpp"
+#include "task/task.hpp"
+
+#include <pthread.h>
+
+#include <cstdio>
+#include <string>
+
+namespace grove::detail {
+namespace {
+
+thread_local worker* this_thread_worker = nullptr;
+
+constexpr std::size_t free_task_capacity = 1024;
+constexpr int spin_rounds = 64;
+
+std::uint64_t next_random(std::uint64_t& state) noexcept {
+  // xorshift64*: cheap and good enough to spread victims.
+  state ^= state >> 12;
+  state ^= state << 25;
+  state ^= state >> 27;
+  return state * 0x2545F4914F6CDD1DULL;
+}
+
+}  // namespace
+
+worker::worker(runtime_core& runtime, unsigned index)
+    : runtime_(&runtime),
+      index_(index),
+      stacks_(runtime.stacks()),
+      random_state_(0x9E3779B97F4A7C15ULL * (index + 1)) {}
+
+worker::~worker() {
+  while (free_tasks_ != nullptr) {
+    free_record* next = free_tasks_->next;
+    ::operator delete(static_cast<void*>(free_tasks_));
+    free_tasks_ = next;
+  }
+}
+
+void worker::start() {
+  thread_ = std::thread([this] { loop(); });
+  const std::string name = "grove-w" + std::to_string(index_);
+  ::pthread_setname_np(thread_.native_handle(), name.c_str());
+}
+
+void worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+__attribute__((noinline)) worker* worker::current() noexcept { return this_thread_worker; }
+
+void worker::push_local(task* t) {
+  deque_.push(t);
+  runtime_->notify_work();
+}
+
+bool worker::try_steal_from(task*& out) noexcept {
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    switch (deque_.steal(out)) {
+      case chase_lev_deque<task*>::steal_result::success:
+        return true;
+      case chase_lev_deque<task*>::steal_result::empty:
+        return false;
+      case chase_lev_deque<task*>::steal_result::lost_race:
+        break;
+    }
+  }
+  return false;
+}
+
+void* worker::pop_free_task() noexcept {
+  free_record* r = free_tasks_;
+  if (r == nullptr) return nullptr;
+  free_tasks_ = r->next;
+  --free_task_count_;
+  return r;
+}
+
+bool worker::push_free_task(void* memory) noexcept {
+  if (free_task_count_ >= free_task_capacity) return false;
+  auto* r = ::new (memory) free_record{free_tasks_};
+  free_tasks_ = r;
+  ++free_task_count_;
+  return true;
+}
+
+void worker::loop() {
+  this_thread_worker = this;
+  if (runtime_->options().stack_overflow_handler) prepare_thread_for_overflow_handler();
+  while (task* t = find_task()) run(t);
+  this_thread_worker = nullptr;
+}
+
+task* worker::find_task() {
+  if (++ticks_ % 61 == 0) {
+    if (task* t = runtime_->injection().pop()) return t;
+    if (task* t = yielded_.pop()) return t;
+  }
+  if (task* t = deque_.take()) return t;
+  if (task* t = yielded_.pop()) return t;
+  if (task* t = search_other_queues()) return t;
+  return park_until_work();
+}
+
+task* worker::search_other_queues() {
+  if (task* t = runtime_->injection().pop()) return t;
+  const unsigned count = runtime_->worker_count();
+  if (count <= 1) return nullptr;
+  const unsigned start = static_cast<unsigned>(next_random(random_state_) % count);
+  for (unsigned k = 0; k < count; ++k) {
+    const unsigned victim = (start + k) % count;
+    if (victim == index_) continue;
+    task* t = nullptr;
+    if (runtime_->worker_at(victim).try_steal_from(t)) {
+      worker_counters::bump(counters_.steals);
+      return t;
+    }
+  }
+  return nullptr;
+}
+
+task* worker::park_until_work() {
+  for (int round = 0; round < spin_rounds; ++round) {
+    if (task* t = search_other_queues()) return t;
+    if (runtime_->stopping()) return nullptr;
+    cpu_relax();
+  }
+  for (;;) {
+    const event_count::key key = runtime_->idle().prepare_wait();
+    if (task* t = search_other_queues()) {
+      runtime_->idle().cancel_wait();
+      // More may be waiting: let another sleeper look too.
+      runtime_->notify_work();
+      return t;
+    }
+    if (runtime_->stopping()) {
+      runtime_->idle().cancel_wait();
+      return nullptr;
+    }
+    runtime_->idle().commit_wait(key);
+  }
+}
+
+void worker::run(task* t) {
+  fiber_context* fc = t->fiber;
+  if (fc == nullptr) {
+    try {
+      fc = create_fiber(stacks_.acquire(), t);
+    } catch (...) {
+      // Out of stacks or mappings: the task fails with that error, which reaches its nursery
+      // (or run()'s caller); the runtime goes on.
+      fail_unstarted_task(t, std::current_exception());
+      return;
+    }
+    t->fiber = fc;
+  }
+  t->state.store(run_state::running, std::memory_order_relaxed);
+  worker_counters::bump(counters_.context_switches);
+  stack_memory finished{};
+  resume_fiber(fc, &finished);
+  set_current_task(nullptr);
+  if (finished.bottom != nullptr) {
+    stacks_.release(finished);
+    return;
+  }
+  after_switch(fc);
+}
+
+void worker::after_switch(fiber_context* fc) {
+  task* t = fc->switching_task;
+  if (fc->reason == switch_reason::yielded) {
+    t->state.store(run_state::ready, std::memory_order_relaxed);
+    yielded_.push(t);
+    return;
+  }
+  // Parked: commit. release pairs with the waker's acquire in wake(), publishing the saved
+  // continuation (written by resume_fiber) before any other worker can resume it.
+  run_state expected = run_state::parking;
+  if (t->state.compare_exchange_strong(expected, run_state::parked, std::memory_order_acq_rel,
+                                       std::memory_order_acquire)) {
+    return;
+  }
+  // A waker came before the commit (woken_while_parking): the task is ours to run again.
+  t->state.store(run_state::ready, std::memory_order_relaxed);
+  deque_.push(t);
+}
+
+}  // namespace grove::detail

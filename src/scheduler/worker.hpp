@@ -1,0 +1,77 @@
+// A worker thread: its deque, its caches, its counters, and the loop that finds a task and runs
+// it. The loop's search order, and how a worker goes to sleep without missing work, are
+// described at the top of worker.cpp.
+#pragma once
+
+#include "fiber/stack_pool.hpp"
+#include "scheduler/chase_lev_deque.hpp"
+#include "scheduler/injection_queue.hpp"
+#include "scheduler/stats.hpp"
+
+#include <cstdint>
+#include <thread>
+
+namespace grove::detail {
+
+class runtime_core;
+struct task;
+
+class worker {
+ public:
+  worker(runtime_core& runtime, unsigned index);
+  ~worker();
+
+  void start();
+  void join();
+
+  // Owner thread only.
+  void push_local(task* t);  // a new or woken task: LIFO, stealable; wakes a sleeper if any
+  void put_back(task* t) { deque_.push(t); }  // a task just taken, returned unrun
+  void push_yielded(task* t) { yielded_.push(t); }
+  task* take_local() noexcept { return deque_.take(); }
+
+  // Any thread.
+  bool try_steal_from(task*& out) noexcept;
+  bool looks_idle() const noexcept { return deque_.looks_empty(); }
+
+  runtime_core& runtime() noexcept { return *runtime_; }
+  unsigned index() const noexcept { return index_; }
+  worker_counters& counters() noexcept { return counters_; }
+  const worker_counters& counters() const noexcept { return counters_; }
+  stack_cache& stacks() noexcept { return stacks_; }
+
+  // Task record free list (owner thread only).
+  // Task record memory (owner thread only): destroyed records kept for reuse.
+  void* pop_free_task() noexcept;
+  bool push_free_task(void* memory) noexcept;
+  std::uint64_t next_task_id() noexcept { return ++task_ids_; }
+
+  // The worker running on this thread, or null.
+  static worker* current() noexcept;
+
+ private:
+  void loop();
+  task* find_task();
+  task* search_other_queues();
+  task* park_until_work();
+  void run(task* t);
+  void after_switch(struct fiber_context* fc);
+
+  runtime_core* runtime_;
+  unsigned index_;
+  chase_lev_deque<task*> deque_;
+  task_fifo yielded_;
+  stack_cache stacks_;
+  struct free_record {
+    free_record* next;
+  };
+  free_record* free_tasks_ = nullptr;
+  std::size_t free_task_count_ = 0;
+  std::uint64_t task_ids_ = 0;
+  std::uint64_t random_state_;
+  unsigned ticks_ = 0;
+  worker_counters counters_;
+  std::thread thread_;
+};
+
+}  // namespace grove::detail

@@ -1,0 +1,97 @@
+// The task record: what the scheduler runs. A task is a logical thread of the program; it runs
+// on a fiber, either its own (stolen, woken or root tasks) or, as an inline child, on the fiber
+// of the parent that is joining it. Private to src/.
+#pragma once
+
+#include <grove/detail/cancel_node.hpp>
+#include <grove/nursery.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+
+namespace grove::detail {
+
+class runtime_core;
+struct fiber_context;
+struct waiter;
+struct root_wait;
+struct start_wait;
+
+// The scheduling state of a task. Transitions (who performs them):
+//   fresh   -> running                   worker or joining parent starts it
+//   running -> parking                   the task itself, inside park(), before switching out
+//   parking -> parked                    the worker, after the switch completed (commit)
+//   parking -> woken_while_parking       a waker that came before the commit; the worker then
+//                                        makes it ready itself
+//   parked  -> ready                     a waker; it then schedules the task
+//   ready   -> running                   the worker that resumes it
+//   running -> ready                     the task yields (checkpoint)
+// Exactly one waker wins each park (the one that decided the waiter's outcome), so a wake is
+// never lost and never applied to a later park.
+enum class run_state : std::uint8_t { fresh, running, parking, woken_while_parking, parked, ready };
+
+struct task : task_header {
+  std::atomic<run_state> state{run_state::fresh};
+  runtime_core* runtime = nullptr;
+  // The fiber it runs on; null while fresh. For an inline child: its parent's fiber.
+  fiber_context* fiber = nullptr;
+  // Intrusive link for the injection queue, the yield queue and free lists.
+  task* next_in_queue = nullptr;
+
+  // ---- structure (dump_task_tree) ----
+  nursery_core* parent_nursery = nullptr;  // null for a root task
+  // Live-children list of parent_nursery; guarded by parent_nursery->lock.
+  task* prev_sibling = nullptr;
+  task* next_sibling = nullptr;
+  // The innermost nursery this task has open (each links to the one it is nested in). Guarded
+  // by parent_nursery->lock (runtime roots lock for a root task), so a dump can walk it.
+  nursery_core* innermost_nursery = nullptr;
+  std::uint64_t id = 0;
+
+  // ---- cancellation ----
+  // The task's own node: parent = its nursery's scope, or the start() caller's scope until
+  // started(). Never cancelled itself; it is where the task's chain starts.
+  cancel_node own_scope;
+  cancel_node* current_scope = &own_scope;  // innermost scope of the code running now
+  // cancel_requested() cache: the generation at which the chain was last found not cancelled.
+  std::uint64_t checked_generation = 0;
+  // Parked-list links in current_scope's node; guarded by that node's lock.
+  task* prev_parked = nullptr;
+  task* next_parked = nullptr;
+  cancel_node* parked_in = nullptr;
+
+  // ---- waiting ----
+  waiter* current_waiter = nullptr;  // the park in progress
+  // What it waits on, for dump_task_tree (read by the dumping thread: atomic).
+  std::atomic<const char*> parked_on{nullptr};
+
+  // ---- completion ----
+  root_wait* root = nullptr;          // run()'s caller, for a root task
+  start_wait* pending_start = nullptr;  // start()'s caller until started()
+};
+
+inline task* as_task(task_header* h) noexcept { return static_cast<task*>(h); }
+
+// The task running on this thread, or null. Not inlined: a fiber may resume on another
+// thread, and an inlined thread_local access could reuse the old thread's address.
+task* current_task() noexcept;
+void set_current_task(task* t) noexcept;
+// The current task, or usage_error naming `what` ("grove::checkpoint").
+task* require_task(const char* what);
+
+// Allocation of records: per-worker free lists; heap outside workers.
+task* allocate_task(runtime_core& runtime);
+void free_task(task* t) noexcept;
+
+// Runs t's callable to the end on the current stack and completes it (errors routed to its
+// nursery, start() caller or run() caller). `t` is freed when this returns.
+void run_task_to_completion(task* t) noexcept;
+
+}  // namespace grove::detail
+
+namespace grove::detail {
+// A fresh task that cannot get a fiber (out of stacks): completes it with `error`, which then
+// reaches its nursery (or run()'s caller) like any error the task threw.
+void fail_unstarted_task(task* t, std::exception_ptr error) noexcept;
+}  // namespace grove::detail

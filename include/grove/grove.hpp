@@ -5,3 +5,4 @@
 #include <grove/errors.hpp>
 #include <grove/nursery.hpp>
 #include <grove/runtime.hpp>
+#include <grove/time.hpp>

@@ -1,0 +1,300 @@
+// Nurseries: the join guarantee, error collection, start/task_status, usage errors.
+#include <doctest/doctest.h>
+#include <grove/grove.hpp>
+
+#include "support/runtime_fixture.hpp"
+
+#include <atomic>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using grove_test::run_on;
+
+namespace {
+long fib(int n) {
+  if (n < 2) return n;
+  long left = 0;
+  long right = 0;
+  grove::open_nursery([&](grove::nursery& nursery) {
+    nursery.start_soon([&] { left = fib(n - 1); });
+    right = fib(n - 2);
+  });
+  return left + right;
+}
+
+int deep(int depth) {
+  if (depth == 0) return 0;
+  int below = 0;
+  grove::open_nursery([&](grove::nursery& n) { n.start_soon([&] { below = deep(depth - 1); }); });
+  return below + 1;
+}
+}  // namespace
+
+TEST_CASE("open_nursery joins 100 000 children before it returns") {
+  std::atomic<int> finished{0};
+  run_on(2, [&] {
+    grove::open_nursery([&](grove::nursery& n) {
+      for (int i = 0; i < 100000; ++i) n.start_soon([&] { finished.fetch_add(1); });
+    });
+    CHECK(finished.load() == 100000);
+  });
+}
+
+TEST_CASE("recursive fork-join computes fib and joins every level") {
+  CHECK(run_on(2, [] { return fib(20); }) == 6765);
+}
+
+TEST_CASE("deep recursion of nested nurseries joins every level") {
+  CHECK(run_on(2, [] { return deep(2000); }) == 2000);
+}
+
+TEST_CASE("start_soon decay-copies its arguments and destroys them before the nursery returns") {
+  auto token = std::make_shared<int>(7);
+  std::weak_ptr<int> watch = token;
+  run_on(2, [&] {
+    int seen = 0;
+    grove::open_nursery([&](grove::nursery& n) {
+      n.start_soon([&seen](std::shared_ptr<int> p, int k) { seen = *p + k; }, token, 1);
+      token.reset();
+    });
+    CHECK(seen == 8);
+    CHECK(watch.expired());
+  });
+}
+
+TEST_CASE("start_soon accepts move-only arguments") {
+  run_on(1, [] {
+    int seen = 0;
+    grove::open_nursery([&](grove::nursery& n) {
+      n.start_soon([&seen](std::unique_ptr<int> p) { seen = *p; }, std::make_unique<int>(5));
+    });
+    CHECK(seen == 5);
+  });
+}
+
+TEST_CASE("open_nursery returns the body's value after the join") {
+  run_on(2, [] {
+    std::atomic<int> done{0};
+    const std::string v = grove::open_nursery([&](grove::nursery& n) {
+      n.start_soon([&] { done = 1; });
+      return std::string("body");
+    });
+    CHECK(v == "body");
+    CHECK(done.load() == 1);
+  });
+}
+
+TEST_CASE("one failing child: its exception is rethrown unchanged, the very same object") {
+  run_on(2, [] {
+    std::exception_ptr caught;
+    const void* original = nullptr;
+    try {
+      grove::open_nursery([&](grove::nursery& n) {
+        n.start_soon([&] {
+          try {
+            throw std::logic_error("same");
+          } catch (const std::logic_error& e) {
+            original = &e;
+            throw;
+          }
+        });
+      });
+    } catch (const std::logic_error& e) {
+      CHECK(&e == original);
+      caught = std::current_exception();
+    }
+    CHECK(caught != nullptr);
+  });
+}
+
+TEST_CASE("errors from many children are all collected, none lost") {
+  run_on(2, [] {
+    constexpr int failing = 200;
+    try {
+      grove::open_nursery([&](grove::nursery& n) {
+        for (int i = 0; i < failing; ++i) {
+          n.start_soon([i] { throw std::runtime_error(std::to_string(i)); });
+        }
+      });
+      FAIL("no error surfaced");
+    } catch (const grove::exception_group& group) {
+      CHECK(group.exceptions().size() == failing);
+      std::vector<bool> seen(failing, false);
+      for (const auto& e : group.exceptions()) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::runtime_error& error) {
+          seen[static_cast<std::size_t>(std::stoi(error.what()))] = true;
+        }
+      }
+      for (bool s : seen) CHECK(s);
+    }
+  });
+}
+
+TEST_CASE("an error in the body is reported after the children finished") {
+  run_on(2, [] {
+    std::atomic<bool> child_done{false};
+    CHECK_THROWS_AS(grove::open_nursery([&](grove::nursery& n) {
+                      n.start_soon([&] { child_done = true; });
+                      throw std::invalid_argument("body");
+                    }),
+                    std::invalid_argument);
+    CHECK(child_done.load());
+  });
+}
+
+TEST_CASE("a nested nursery's exception_group is one error of the outer nursery") {
+  run_on(2, [] {
+    try {
+      grove::open_nursery([](grove::nursery& outer) {
+        outer.start_soon([] {
+          grove::open_nursery([](grove::nursery& inner) {
+            inner.start_soon([] { throw std::runtime_error("a"); });
+            inner.start_soon([] { throw std::runtime_error("b"); });
+          });
+        });
+      });
+      FAIL("no error");
+    } catch (const grove::exception_group& group) {
+      CHECK(group.exceptions().size() == 2);  // rethrown unchanged: the inner group itself
+    }
+  });
+}
+
+TEST_CASE("child_count counts children not yet finished") {
+  run_on(1, [] {
+    grove::open_nursery([](grove::nursery& n) {
+      CHECK(n.child_count() == 0);
+      n.start_soon([] {});
+      n.start_soon([] {});
+      CHECK(n.child_count() == 2);
+    });
+  });
+}
+
+TEST_CASE("start returns the value passed to started and the task keeps running") {
+  run_on(2, [] {
+    std::atomic<bool> after{false};
+    grove::open_nursery([&](grove::nursery& n) {
+      const int port = n.start<int>([&](grove::task_status<int>& status, int base) {
+        status.started(base + 1);
+        after = true;
+      }, 8079);
+      CHECK(port == 8080);
+    });
+    CHECK(after.load());
+  });
+}
+
+TEST_CASE("start<void> waits for started()") {
+  run_on(2, [] {
+    std::atomic<int> order{0};
+    grove::open_nursery([&](grove::nursery& n) {
+      n.start([&](grove::task_status<>& status) {
+        order = 1;
+        status.started();
+      });
+      CHECK(order.load() == 1);
+    });
+  });
+}
+
+TEST_CASE("an exception before started propagates out of start, the nursery unaffected") {
+  run_on(2, [] {
+    std::atomic<bool> sibling_done{false};
+    grove::open_nursery([&](grove::nursery& n) {
+      n.start_soon([&] { sibling_done = true; });
+      CHECK_THROWS_WITH_AS(n.start([](grove::task_status<>&) { throw std::runtime_error("early"); }),
+                           "early", std::runtime_error);
+    });
+    CHECK(sibling_done.load());
+  });
+}
+
+TEST_CASE("a task that returns without started makes start throw usage_error") {
+  run_on(2, [] {
+    grove::open_nursery([](grove::nursery& n) {
+      CHECK_THROWS_AS(n.start([](grove::task_status<>&) {}), grove::usage_error);
+    });
+  });
+}
+
+TEST_CASE("calling started twice is usage_error") {
+  run_on(2, [] {
+    std::atomic<bool> second_threw{false};
+    grove::open_nursery([&](grove::nursery& n) {
+      n.start([&](grove::task_status<>& status) {
+        status.started();
+        try {
+          status.started();
+        } catch (const grove::usage_error&) {
+          second_threw = true;
+        }
+      });
+    });
+    CHECK(second_threw.load());
+  });
+}
+
+TEST_CASE("open_nursery and start need a task") {
+  CHECK_THROWS_AS(grove::open_nursery([](grove::nursery&) {}), grove::usage_error);
+}
+
+TEST_CASE("the C++ exception state survives a park inside a catch block") {
+  run_on(2, [] {
+    bool rethrown = false;
+    try {
+      try {
+        throw std::runtime_error("inner");
+      } catch (const std::runtime_error&) {
+        // Park (join a nursery whose children run elsewhere), then rethrow the caught exception.
+        grove::open_nursery([](grove::nursery& n) {
+          for (int i = 0; i < 64; ++i) n.start_soon([] { grove::checkpoint(); });
+        });
+        CHECK(std::uncaught_exceptions() == 0);
+        throw;
+      }
+    } catch (const std::runtime_error& e) {
+      rethrown = std::string(e.what()) == "inner";
+    }
+    CHECK(rethrown);
+  });
+}
+
+TEST_CASE("join wake-ups are never lost under a storm of short nurseries") {
+  std::atomic<long> total{0};
+  run_on(2, [&] {
+    for (int round = 0; round < 2000; ++round) {
+      grove::open_nursery([&](grove::nursery& n) {
+        for (int i = 0; i < 4; ++i) n.start_soon([&] { total.fetch_add(1); });
+      });
+    }
+  });
+  CHECK(total.load() == 8000);
+}
+
+TEST_CASE("dump_task_tree shows the nursery and a parked child") {
+  grove::runtime rt{grove::runtime_options{.workers = 2}};
+  rt.run([&] {
+    grove::open_nursery([&](grove::nursery& n) {
+      n.start_soon([] { grove::sleep_for(std::chrono::hours(1)); });
+      // Let the child park, then look.
+      while (rt.stats().parks == 0) grove::checkpoint();
+      std::ostringstream out;
+      grove::dump_task_tree(out);
+      const std::string tree = out.str();
+      CHECK(tree.find("root task") != std::string::npos);
+      CHECK(tree.find("nursery (1 live child") != std::string::npos);
+      CHECK(tree.find("parked on sleep") != std::string::npos);
+      std::ostringstream from_outside;
+      rt.dump_task_tree(from_outside);
+      CHECK(from_outside.str().find("nursery") != std::string::npos);
+      n.cancel_scope().cancel();
+    });
+  });
+  CHECK_THROWS_AS([] { std::ostringstream o; grove::dump_task_tree(o); }(), grove::usage_error);
+}

@@ -1,0 +1,125 @@
+// Time: sleeping, deadlines, move_on_*, fail_* (API.md §4, §10 rule 5).
+#include <doctest/doctest.h>
+#include <grove/grove.hpp>
+
+#include "support/runtime_fixture.hpp"
+
+#include <atomic>
+
+using grove_test::run_on;
+using namespace std::chrono_literals;
+
+TEST_CASE("sleep_for suspends for at least the duration") {
+  run_on(1, [] {
+    const auto start = grove::now();
+    grove::sleep_for(20ms);
+    CHECK(grove::now() - start >= 20ms);
+  });
+}
+
+TEST_CASE("sleeping tasks free their worker: many sleep at once on one worker") {
+  run_on(1, [] {
+    const auto start = grove::now();
+    grove::open_nursery([](grove::nursery& n) {
+      for (int i = 0; i < 200; ++i) n.start_soon([] { grove::sleep_for(50ms); });
+    });
+    CHECK(grove::now() - start < grove_test::generous);
+  });
+}
+
+TEST_CASE("move_on_after cancels a parked body at the deadline and reports it") {
+  run_on(2, [] {
+    const bool completed = grove::move_on_after(20ms, [] { grove::sleep_for(1h); });
+    CHECK_FALSE(completed);
+  });
+}
+
+TEST_CASE("move_on_after returns the value when the body finishes in time") {
+  run_on(2, [] {
+    std::optional<int> r = grove::move_on_after(1h, [] { return 9; });
+    CHECK(r == 9);
+  });
+}
+
+TEST_CASE("a zero or negative timeout cancels at the first checkpoint") {
+  run_on(1, [] {
+    int reached = 0;
+    CHECK_FALSE(grove::move_on_after(0s, [&] {
+      reached = 1;
+      grove::checkpoint();
+      reached = 2;
+    }));
+    CHECK(reached == 1);
+    CHECK_FALSE(grove::move_on_after(-5s, [] { grove::checkpoint(); }));
+    grove::cancel_scope past;
+    past.set_deadline(grove::now() - 1s);
+    CHECK(past.cancel_called());
+  });
+}
+
+TEST_CASE("fail_after throws too_slow_error when the deadline passes") {
+  run_on(2, [] {
+    CHECK_THROWS_AS(grove::fail_after(10ms, [] { grove::sleep_for(1h); }), grove::too_slow_error);
+    CHECK(grove::fail_after(1h, [] { return 1; }) == 1);
+  });
+}
+
+TEST_CASE("fail_after throws too_slow_error when cancelled through the scope it passed") {
+  run_on(1, [] {
+    CHECK_THROWS_AS(grove::fail_after(1h,
+                                      [](grove::cancel_scope& s) {
+                                        s.cancel();
+                                        grove::checkpoint();
+                                      }),
+                    grove::too_slow_error);
+  });
+}
+
+TEST_CASE("changing a running scope's deadline re-arms its timer") {
+  run_on(2, [] {
+    grove::cancel_scope scope;
+    const auto start = grove::now();
+    scope.set_deadline(grove::now() + 1h);
+    scope.run([](grove::cancel_scope& s) {
+      s.set_deadline(grove::now() + 20ms);
+      grove::sleep_for(1h);
+    });
+    CHECK(scope.cancelled_caught());
+    CHECK(grove::now() - start < grove_test::generous);
+  });
+}
+
+TEST_CASE("a deadline that has passed makes cancel_called true") {
+  run_on(1, [] {
+    grove::cancel_scope scope;
+    scope.run([](grove::cancel_scope& s) {
+      s.set_deadline(grove::now() + 5ms);
+      while (!s.cancel_called()) {
+      }
+      CHECK(s.cancel_called());
+    });
+  });
+}
+
+TEST_CASE("sleep needs a task") { CHECK_THROWS_AS(grove::sleep_for(1ms), grove::usage_error); }
+
+TEST_CASE("sleep in a cancelled task throws without sleeping") {
+  run_on(1, [] {
+    grove::cancel_scope scope;
+    scope.cancel();
+    const auto start = grove::now();
+    CHECK_FALSE(scope.run([] { grove::sleep_for(1h); }));
+    CHECK(grove::now() - start < grove_test::generous);
+  });
+}
+
+TEST_CASE("nested deadlines: the inner expires first and only it absorbs") {
+  run_on(2, [] {
+    bool outer_completed = false;
+    grove::move_on_after(1h, [&] {
+      CHECK_FALSE(grove::move_on_after(10ms, [] { grove::sleep_for(1h); }));
+      outer_completed = true;
+    });
+    CHECK(outer_completed);
+  });
+}

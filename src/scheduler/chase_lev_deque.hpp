@@ -12,6 +12,8 @@
 // still be reading the old one; growth doubles, so they add up to less than the live array.
 #pragma once
 
+#include "support/fence.hpp"
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -62,7 +64,7 @@ class chase_lev_deque {
     // seq_cst fence: the store to bottom_ above and the load of top_ below must not be
     // reordered (a store-load pair); with the thieves' fence it decides the race for the last
     // element. acquire/release cannot order a store before a later load.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    seq_cst_fence();
     std::int64_t t = top_.load(std::memory_order_relaxed);
     T x = nullptr;
     if (t <= b) {
@@ -90,7 +92,7 @@ class chase_lev_deque {
     // seq_cst fence: pairs with the owner's fence in take(); orders the load of top_ before the
     // load of bottom_ (a load-load pair across two locations that take() writes in the other
     // order).
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    seq_cst_fence();
     // acquire: pairs with push()'s release store, so the slot and the record it points to are
     // visible.
     const std::int64_t b = bottom_.load(std::memory_order_acquire);

@@ -11,6 +11,8 @@
 // Sleeping is std::atomic<uint32_t>::wait, a futex on Linux: an idle worker uses no CPU.
 #pragma once
 
+#include "support/fence.hpp"
+
 #include <atomic>
 #include <cstdint>
 
@@ -40,7 +42,7 @@ class event_count {
 
  private:
   void notify(bool all) noexcept {
-    std::atomic_thread_fence(std::memory_order_seq_cst);  // see the header: publication vs waiters_
+    seq_cst_fence();  // see the header: publication vs waiters_
     if (waiters_.load(std::memory_order_relaxed) == 0) return;
     epoch_.fetch_add(1, std::memory_order_release);
     if (all) {

@@ -1,6 +1,7 @@
 // The umbrella header: everything grove offers except the Eigen adapters (<grove/eigen.hpp>).
 #pragma once
 
+#include <grove/algorithm.hpp>
 #include <grove/cancel.hpp>
 #include <grove/errors.hpp>
 #include <grove/nursery.hpp>

@@ -48,31 +48,4 @@ class injection_queue {
   std::atomic<std::size_t> size_{0};
 };
 
-// A single-threaded FIFO of tasks linked through next_in_queue (a worker's yielded tasks).
-class task_fifo {
- public:
-  void push(task* t) noexcept {
-    t->next_in_queue = nullptr;
-    if (tail_ != nullptr) {
-      tail_->next_in_queue = t;
-    } else {
-      head_ = t;
-    }
-    tail_ = t;
-  }
-  task* pop() noexcept {
-    task* t = head_;
-    if (t == nullptr) return nullptr;
-    head_ = t->next_in_queue;
-    if (head_ == nullptr) tail_ = nullptr;
-    t->next_in_queue = nullptr;
-    return t;
-  }
-  bool empty() const noexcept { return head_ == nullptr; }
-
- private:
-  task* head_ = nullptr;
-  task* tail_ = nullptr;
-};
-
 }  // namespace grove::detail

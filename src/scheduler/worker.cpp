@@ -4,7 +4,7 @@
 //   1. every 61st round, the injection queue and the yield queue first, so that a worker busy
 //      with its own deque still serves tasks from outside and tasks that yielded;
 //   2. its own deque (LIFO: the most recently spawned task, hot in cache);
-//   3. its yield queue (FIFO: tasks that called checkpoint());
+//   3. its yield queue (FIFO: tasks that called checkpoint(); stealable too);
 //   4. the injection queue, then stealing from the other workers, starting at a random victim;
 //   5. a short spin over 4., then sleep on the eventcount (park_until_work).
 // Running a task: a fresh task gets a pooled stack and a new fiber; a woken one resumes its
@@ -71,9 +71,10 @@ void worker::push_local(task* t) {
   runtime_->notify_work();
 }
 
-bool worker::try_steal_from(task*& out) noexcept {
+namespace {
+bool steal_with_retries(chase_lev_deque<task*>& queue, task*& out) noexcept {
   for (int attempt = 0; attempt < 4; ++attempt) {
-    switch (deque_.steal(out)) {
+    switch (queue.steal(out)) {
       case chase_lev_deque<task*>::steal_result::success:
         return true;
       case chase_lev_deque<task*>::steal_result::empty:
@@ -83,6 +84,21 @@ bool worker::try_steal_from(task*& out) noexcept {
     }
   }
   return false;
+}
+}  // namespace
+
+bool worker::try_steal_from(task*& out) noexcept {
+  return steal_with_retries(deque_, out) || steal_with_retries(yielded_, out);
+}
+
+void worker::push_yielded(task* t) {
+  yielded_.push(t);
+  runtime_->notify_work();
+}
+
+task* worker::take_yielded() noexcept {
+  task* t = nullptr;
+  return steal_with_retries(yielded_, t) ? t : nullptr;
 }
 
 void* worker::pop_free_task() noexcept {
@@ -111,10 +127,10 @@ void worker::loop() {
 task* worker::find_task() {
   if (++ticks_ % 61 == 0) {
     if (task* t = runtime_->injection().pop()) return t;
-    if (task* t = yielded_.pop()) return t;
+    if (task* t = take_yielded()) return t;
   }
   if (task* t = deque_.take()) return t;
-  if (task* t = yielded_.pop()) return t;
+  if (task* t = take_yielded()) return t;
   if (task* t = search_other_queues()) return t;
   return park_until_work();
 }
@@ -187,7 +203,7 @@ void worker::after_switch(fiber_context* fc) {
   task* t = fc->switching_task;
   if (fc->reason == switch_reason::yielded) {
     t->state.store(run_state::ready, std::memory_order_relaxed);
-    yielded_.push(t);
+    push_yielded(t);
     return;
   }
   // Parked: commit. release pairs with the waker's acquire in wake(), publishing the saved

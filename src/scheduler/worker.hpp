@@ -27,12 +27,13 @@ class worker {
   // Owner thread only.
   void push_local(task* t);  // a new or woken task: LIFO, stealable; wakes a sleeper if any
   void put_back(task* t) { deque_.push(t); }  // a task just taken, returned unrun
-  void push_yielded(task* t) { yielded_.push(t); }
+  void push_yielded(task* t);  // FIFO behind other ready tasks; also stealable
   task* take_local() noexcept { return deque_.take(); }
 
   // Any thread.
   bool try_steal_from(task*& out) noexcept;
   bool looks_idle() const noexcept { return deque_.looks_empty(); }
+  task* take_yielded() noexcept;
 
   runtime_core& runtime() noexcept { return *runtime_; }
   unsigned index() const noexcept { return index_; }
@@ -60,7 +61,10 @@ class worker {
   runtime_core* runtime_;
   unsigned index_;
   chase_lev_deque<task*> deque_;
-  task_fifo yielded_;
+  // Tasks that yielded (checkpoint). The owner pushes at the bottom and takes from the top with
+  // steal(), so they run first-in first-out behind other work, and idle workers can steal them
+  // like any other task (a yielded task must not be stuck behind one busy worker).
+  chase_lev_deque<task*> yielded_;
   stack_cache stacks_;
   struct free_record {
     free_record* next;

@@ -1,0 +1,125 @@
+// Eigen adapters (API.md §8), namespace grove::eigen: numpy-style array_split into views, and
+// chunked parallel map and sum on grove's nurseries. Eigen stays single-threaded inside tasks;
+// the parallelism is grove's. The only grove header that includes Eigen.
+#pragma once
+
+#include <grove/algorithm.hpp>
+#include <grove/errors.hpp>
+#include <grove/nursery.hpp>
+
+#include <Eigen/Core>
+
+#include <cstddef>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace grove::eigen {
+
+namespace detail {
+
+// numpy.array_split's sizes: the first size % n segments are one longer.
+inline std::pair<Eigen::Index, Eigen::Index> segment_bounds(Eigen::Index size, std::size_t n,
+                                                            std::size_t k) {
+  const auto parts = static_cast<Eigen::Index>(n);
+  const auto index = static_cast<Eigen::Index>(k);
+  const Eigen::Index base = size / parts;
+  const Eigen::Index longer = size % parts;
+  const Eigen::Index start = index * base + std::min(index, longer);
+  return {start, base + (index < longer ? 1 : 0)};
+}
+
+// Contiguous coefficients for a 1-D expression, whole rows for a matrix (numpy's axis 0).
+template <class X>
+auto slice(X& x, Eigen::Index start, Eigen::Index length) {
+  using plain = std::remove_const_t<X>;
+  if constexpr (plain::IsVectorAtCompileTime) {
+    return x.segment(start, length);
+  } else {
+    return x.middleRows(start, length);
+  }
+}
+
+template <class X>
+Eigen::Index extent(const X& x) {
+  if constexpr (X::IsVectorAtCompileTime) {
+    return x.size();
+  } else {
+    return x.rows();
+  }
+}
+
+template <class X>
+auto split(X& x, std::size_t n) {
+  if (n == 0) throw usage_error("grove::eigen::array_split: n must be at least 1");
+  using block = decltype(slice(x, 0, 0));
+  std::vector<block> parts;
+  parts.reserve(n);
+  const Eigen::Index size = extent(x);
+  for (std::size_t k = 0; k < n; ++k) {
+    const auto [start, length] = segment_bounds(size, n, k);
+    parts.push_back(slice(x, start, length));
+  }
+  return parts;
+}
+
+}  // namespace detail
+
+// n contiguous segments whose sizes differ by at most one, like numpy.array_split; n larger than
+// the size gives empty trailing segments. Writable views of non-const input.
+template <class D>
+auto array_split(Eigen::DenseBase<D>& x, std::size_t n) {
+  return detail::split(x.derived(), n);
+}
+
+template <class D>
+auto array_split(const Eigen::DenseBase<D>& x, std::size_t n) {
+  return detail::split(x.derived(), n);
+}
+
+// f(segment) for each of the n segments of array_split(x, n), in parallel; the results in chunk
+// order (void when f returns void).
+template <class D, class F>
+auto map_chunks(const Eigen::DenseBase<D>& x, std::size_t n, F&& f) {
+  grove::detail::algorithm_checkpoint("grove::eigen::map_chunks");
+  auto parts = array_split(x, n);
+  using segment = typename decltype(parts)::value_type;
+  using result = std::invoke_result_t<F&, const segment&>;
+  if constexpr (std::is_void_v<result>) {
+    open_nursery([&](nursery& nurse) {
+      for (const segment& part : parts) nurse.start_soon([&f, &part] { f(part); });
+    });
+  } else {
+    std::vector<std::optional<result>> slots(parts.size());
+    open_nursery([&](nursery& nurse) {
+      for (std::size_t k = 0; k < parts.size(); ++k) {
+        nurse.start_soon([&f, &parts, &slots, k] { slots[k].emplace(f(parts[k])); });
+      }
+    });
+    std::vector<result> results;
+    results.reserve(slots.size());
+    for (auto& slot : slots) results.push_back(std::move(*slot));
+    return results;
+  }
+}
+
+// The sum of all coefficients, in parallel pieces each summed with Eigen's vectorised sum; within
+// floating-point tolerance of x.sum().
+template <class D>
+typename D::Scalar parallel_sum(const Eigen::DenseBase<D>& x) {
+  grove::detail::algorithm_checkpoint("grove::eigen::parallel_sum");
+  using scalar = typename D::Scalar;
+  const D& whole = x.derived();
+  const Eigen::Index length = detail::extent(whole);
+  // Pieces of at least 16 Ki coefficients: per-piece overhead stays far below memory time.
+  const Eigen::Index per_unit = D::IsVectorAtCompileTime ? 1 : std::max<Eigen::Index>(1, whole.cols());
+  const Eigen::Index grain = std::max<Eigen::Index>(1, (Eigen::Index{1} << 14) / per_unit);
+  return parallel_reduce(
+      Eigen::Index{0}, length, scalar(0),
+      [&](Eigen::Index b, Eigen::Index e) { return detail::slice(whole, b, e - b).sum(); },
+      [](scalar a, scalar b) { return a + b; },
+      std::max<Eigen::Index>(grain, length / (static_cast<Eigen::Index>(grove::detail::current_worker_count()) * 8)));
+}
+
+}  // namespace grove::eigen

@@ -1,0 +1,329 @@
+// Seeded stress test: random trees of nurseries, cancel scopes, failures, sleeps and checkpoints,
+// built from a seed, run on two workers, and checked against a sequential model of what must
+// happen whatever the interleaving: which errors surface (and how they are grouped), and which
+// scopes report cancelled_caught() where that is decided by the rules alone.
+//
+// Determinism by construction: failing leaves throw before any checkpoint (so they always throw);
+// a leaf that parks forever is generated only where some enclosing scope or nursery is certain to
+// be cancelled (so every tree ends).
+//
+// GROVE_STRESS_SEED and GROVE_STRESS_COUNT override the first seed and the number of trees.
+#include <doctest/doctest.h>
+#include <grove/grove.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+
+enum class kind { fail, park, work, nap, nursery, scope };
+enum class scope_kind { plain, self_cancel, deadline_zero, deadline_short, shielded_self_cancel };
+enum class tri { no, yes, unknown };
+
+struct node {
+  kind what = kind::work;
+  int id = 0;            // fail: the error's id; scope: the index of its verdict slot
+  int checkpoints = 0;   // work
+  scope_kind scope = scope_kind::plain;
+  std::vector<std::unique_ptr<node>> children;  // nursery: the children; scope: one body
+};
+
+class generator {
+ public:
+  explicit generator(std::uint64_t seed) : random_(seed) {}
+
+  std::unique_ptr<node> tree() { return nursery(0, false); }
+  int scopes() const { return scope_count_; }
+
+ private:
+  int pick(int below) { return std::uniform_int_distribution<int>(0, below - 1)(random_); }
+
+  std::unique_ptr<node> nursery(int depth, bool doomed) {
+    auto n = std::make_unique<node>();
+    n->what = kind::nursery;
+    const bool has_fail = pick(10) < 3;
+    const int count = 1 + pick(4);
+    for (int i = 0; i < count; ++i) n->children.push_back(any(depth + 1, doomed || has_fail));
+    if (has_fail) {
+      auto f = std::make_unique<node>();
+      f->what = kind::fail;
+      f->id = next_error_++;
+      n->children.insert(n->children.begin() + pick(count + 1), std::move(f));
+    }
+    return n;
+  }
+
+  std::unique_ptr<node> scope(int depth, bool doomed) {
+    auto s = std::make_unique<node>();
+    s->what = kind::scope;
+    s->id = scope_count_++;
+    s->scope = static_cast<scope_kind>(pick(5));
+    const bool cancels = s->scope != scope_kind::plain;
+    const bool shielded = s->scope == scope_kind::shielded_self_cancel;
+    s->children.push_back(any(depth + 1, cancels || (doomed && !shielded)));
+    return s;
+  }
+
+  std::unique_ptr<node> any(int depth, bool doomed) {
+    const int choice = pick(depth >= 4 ? 4 : 6);
+    auto leaf = std::make_unique<node>();
+    switch (choice) {
+      case 0:
+        leaf->what = kind::fail;
+        leaf->id = next_error_++;
+        return leaf;
+      case 1:
+        leaf->what = doomed ? kind::park : kind::work;
+        leaf->checkpoints = 1;
+        return leaf;
+      case 2:
+        leaf->what = kind::work;
+        leaf->checkpoints = pick(4);
+        return leaf;
+      case 3:
+        leaf->what = kind::nap;
+        return leaf;
+      case 4:
+        return nursery(depth, doomed);
+      default:
+        return scope(depth, doomed);
+    }
+  }
+
+  std::mt19937_64 random_;
+  int next_error_ = 0;
+  int scope_count_ = 0;
+};
+
+// ---- the model ----
+
+struct model_result {
+  std::string error;  // "" none, "7" one error, "[1,2]" a group (sorted)
+};
+
+std::string group_of(std::vector<std::string> errors) {
+  std::sort(errors.begin(), errors.end());
+  std::string s = "[";
+  for (std::size_t i = 0; i < errors.size(); ++i) s += (i ? "," : "") + errors[i];
+  return s + "]";
+}
+
+// Whether a subtree raises an error: every fail leaf always throws and errors cross every scope.
+bool raises_error(const node& n) {
+  if (n.what == kind::fail) return true;
+  return std::any_of(n.children.begin(), n.children.end(),
+                     [](const auto& c) { return raises_error(*c); });
+}
+
+// Whether a cancellation of an enclosing scope, reaching this subtree, makes `cancelled` come out
+// of it: some checkpoint it certainly reaches, not behind a shield (a shielded scope absorbs
+// its own cancellation and keeps the outer one out).
+bool raises_cancelled(const node& n) {
+  switch (n.what) {
+    case kind::park:
+    case kind::nap:
+      return true;
+    case kind::work:
+      return n.checkpoints > 0;
+    case kind::scope:
+      return n.scope != scope_kind::shielded_self_cancel && raises_cancelled(*n.children.front());
+    case kind::nursery:
+      return std::any_of(n.children.begin(), n.children.end(),
+                         [](const auto& c) { return raises_cancelled(*c); });
+    case kind::fail:
+      return false;
+  }
+  return false;
+}
+
+// Whether the subtree certainly stays parked until an enclosing cancellation reaches it.
+bool waits_for_outer_cancel(const node& n) {
+  switch (n.what) {
+    case kind::park:
+      return true;
+    case kind::scope:
+      return n.scope == scope_kind::plain && waits_for_outer_cancel(*n.children.front());
+    case kind::nursery:
+      return std::any_of(n.children.begin(), n.children.end(),
+                         [](const auto& c) { return waits_for_outer_cancel(*c); });
+    default:
+      return false;
+  }
+}
+
+model_result model(const node& n, bool outer_cancelled, std::vector<tri>& caught) {
+  switch (n.what) {
+    case kind::fail:
+      return {std::to_string(n.id)};
+    case kind::park:
+    case kind::work:
+    case kind::nap:
+      return {};
+    case kind::nursery: {
+      std::vector<std::string> errors;
+      model_result r;
+      // A child's error cancels the nursery's scope, and with it every sibling.
+      const bool cancelled = outer_cancelled || raises_error(n);
+      for (const auto& c : n.children) {
+        model_result sub = model(*c, cancelled, caught);
+        if (!sub.error.empty()) errors.push_back(sub.error);
+      }
+      r.error = errors.empty() ? "" : errors.size() == 1 ? errors.front() : group_of(errors);
+      return r;
+    }
+    case kind::scope: {
+      const bool cancels = n.scope != scope_kind::plain;
+      const bool shielded = n.scope == scope_kind::shielded_self_cancel;
+      const bool outer_reaches = outer_cancelled && !shielded;
+      model_result body = model(*n.children.front(), cancels || outer_reaches, caught);
+      tri verdict = tri::no;
+      if (cancels && body.error.empty()) {
+        if (outer_reaches) {
+          verdict = tri::unknown;  // which cancelled scope is outermost at that moment is a race
+        } else if (n.scope == scope_kind::deadline_short) {
+          verdict = waits_for_outer_cancel(*n.children.front()) ? tri::yes : tri::unknown;
+        } else {
+          verdict = raises_cancelled(*n.children.front()) ? tri::yes : tri::no;
+        }
+      }
+      caught[static_cast<std::size_t>(n.id)] = verdict;
+      return body;
+    }
+  }
+  return {};
+}
+
+std::string print(const node& n, int depth) {
+  std::string pad(static_cast<std::size_t>(depth) * 2, ' ');
+  static const char* kinds[] = {"fail", "park", "work", "nap", "nursery", "scope"};
+  static const char* scopes[] = {"plain", "self_cancel", "deadline_zero", "deadline_short", "shielded_self_cancel"};
+  std::string s = pad + kinds[static_cast<int>(n.what)];
+  if (n.what == kind::fail || n.what == kind::scope) s += " " + std::to_string(n.id);
+  if (n.what == kind::scope) s += std::string(" ") + scopes[static_cast<int>(n.scope)];
+  if (n.what == kind::work) s += " x" + std::to_string(n.checkpoints);
+  s += "\n";
+  for (const auto& c : n.children) s += print(*c, depth + 1);
+  return s;
+}
+
+// ---- running a tree ----
+
+struct run_state {
+  std::vector<std::unique_ptr<grove::cancel_scope>> scopes;
+};
+
+void execute(const node& n, run_state& state) {
+  switch (n.what) {
+    case kind::fail:
+      throw std::runtime_error(std::to_string(n.id));
+    case kind::park:
+      grove::sleep_for(1h);
+      return;
+    case kind::work:
+      for (int i = 0; i < n.checkpoints; ++i) grove::checkpoint();
+      return;
+    case kind::nap:
+      grove::sleep_for(20us);
+      return;
+    case kind::nursery:
+      grove::open_nursery([&](grove::nursery& nursery) {
+        for (const auto& c : n.children) {
+          const node* child = c.get();
+          nursery.start_soon([child, &state] { execute(*child, state); });
+        }
+      });
+      return;
+    case kind::scope: {
+      grove::cancel_scope& scope = *state.scopes[static_cast<std::size_t>(n.id)];
+      switch (n.scope) {
+        case scope_kind::plain:
+          break;
+        case scope_kind::self_cancel:
+          scope.cancel();
+          break;
+        case scope_kind::deadline_zero:
+          scope.set_deadline(grove::now());
+          break;
+        case scope_kind::deadline_short:
+          scope.set_deadline(grove::now() + 1ms);
+          break;
+        case scope_kind::shielded_self_cancel:
+          scope.set_shield(true);
+          scope.cancel();
+          break;
+      }
+      scope.run([&] { execute(*n.children.front(), state); });
+      return;
+    }
+  }
+}
+
+std::string describe(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const grove::exception_group& group) {
+    std::vector<std::string> parts;
+    for (const auto& e : group.exceptions()) parts.push_back(describe(e));
+    return group_of(parts);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  } catch (const grove::cancelled&) {
+    return "cancelled";
+  } catch (...) {
+    return "unexpected exception";
+  }
+}
+
+std::uint64_t from_environment(const char* name, std::uint64_t fallback) {
+  const char* text = std::getenv(name);
+  return text != nullptr ? std::strtoull(text, nullptr, 10) : fallback;
+}
+
+}  // namespace
+
+TEST_CASE("random nursery trees end as the sequential model says, whatever the interleaving") {
+  const std::uint64_t first = from_environment("GROVE_STRESS_SEED", 1);
+  const std::uint64_t count = from_environment("GROVE_STRESS_COUNT", 2000);
+  grove::runtime rt{grove::runtime_options{.workers = 2}};
+  std::uint64_t failures = 0;
+  for (std::uint64_t seed = first; seed < first + count && failures < 5; ++seed) {
+    generator make(seed);
+    const std::unique_ptr<node> tree = make.tree();
+    std::vector<tri> expected_caught(static_cast<std::size_t>(make.scopes()), tri::unknown);
+    const std::string expected = model(*tree, false, expected_caught).error;
+
+    run_state state;
+    for (int i = 0; i < make.scopes(); ++i) state.scopes.push_back(std::make_unique<grove::cancel_scope>());
+    std::string actual;
+    try {
+      rt.run([&] { execute(*tree, state); });
+    } catch (...) {
+      actual = describe(std::current_exception());
+    }
+    std::string caught_mismatches;
+    for (int i = 0; i < make.scopes(); ++i) {
+      const tri want = expected_caught[static_cast<std::size_t>(i)];
+      if (want == tri::unknown) continue;
+      if (state.scopes[static_cast<std::size_t>(i)]->cancelled_caught() != (want == tri::yes)) {
+        caught_mismatches += " scope " + std::to_string(i) + (want == tri::yes ? " should" : " should not") + " have caught;";
+      }
+    }
+    if (actual != expected || !caught_mismatches.empty()) {
+      ++failures;
+      FAIL_CHECK("stress tree seed=" << seed << " (rerun with GROVE_STRESS_SEED=" << seed
+                                     << " GROVE_STRESS_COUNT=1): expected '" << expected
+                                     << "', got '" << actual << "';" << caught_mismatches
+                                     << "\n" << print(*tree, 0));
+    }
+  }
+  CHECK(failures == 0);
+}

@@ -9,6 +9,9 @@
 #include <thread>
 #include <vector>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 TEST_CASE("in_task is false outside any runtime") { CHECK_FALSE(grove::in_task()); }
 
 TEST_CASE("run returns the root task's value and the root task is in a task") {
@@ -100,4 +103,43 @@ TEST_CASE("two tasks that can only finish together run in parallel") {
   });
   CHECK(both_seen[0].load());
   CHECK(both_seen[1].load());
+}
+
+namespace {
+// Recurses until the stack runs out (the limit is opaque to the compiler); the volatile buffer
+// keeps every frame large and alive.
+volatile int recursion_limit = 1 << 30;
+int overflow_stack(int depth) {
+  volatile char frame[1024];
+  frame[0] = static_cast<char>(depth);
+  if (depth >= recursion_limit) return frame[0];
+  return overflow_stack(depth + 1) + frame[0];
+}
+}  // namespace
+
+TEST_CASE("a task's stack overflow is diagnosed with its stack size, not silent corruption") {
+  int pipe_ends[2];
+  REQUIRE(::pipe(pipe_ends) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::dup2(pipe_ends[1], STDERR_FILENO);
+    ::close(pipe_ends[0]);
+    grove::runtime rt{grove::runtime_options{.workers = 1, .stack_size = 64 * 1024}};
+    rt.run([] { return overflow_stack(0); });
+    ::_exit(0);  // not reached
+  }
+  ::close(pipe_ends[1]);
+  std::string output;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(pipe_ends[0], buffer, sizeof buffer)) > 0;) {
+    output.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(pipe_ends[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  INFO("child stderr: " << output);
+  CHECK(WIFSIGNALED(status));
+  CHECK(output.find("stack overflow in a task") != std::string::npos);
+  CHECK(output.find("65536 bytes") != std::string::npos);
 }

@@ -72,18 +72,22 @@ void on_segv(int signal, siginfo_t* info, void* context) {
   ::signal(SIGSEGV, SIG_DFL);
 }
 
-std::once_flag install_once;
+std::mutex install_mutex;
 
 }  // namespace
 
 void install_overflow_handler() {
-  std::call_once(install_once, [] {
-    struct sigaction action {};
-    action.sa_sigaction = on_segv;
-    action.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sigemptyset(&action.sa_mask);
-    ::sigaction(SIGSEGV, &action, &previous_handler);
-  });
+  // Checked at every runtime's start, not once per process: a framework (a test runner, a crash
+  // reporter) may have replaced the handler since, and restored its own over ours.
+  std::lock_guard guard(install_mutex);
+  struct sigaction current {};
+  ::sigaction(SIGSEGV, nullptr, &current);
+  if ((current.sa_flags & SA_SIGINFO) != 0 && current.sa_sigaction == on_segv) return;
+  struct sigaction action {};
+  action.sa_sigaction = on_segv;
+  action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGSEGV, &action, &previous_handler);
 }
 
 void prepare_thread_for_overflow_handler() {

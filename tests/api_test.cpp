@@ -1,0 +1,112 @@
+// Touches every public name of shared/API.md with the exact spelling and shape the contract gives,
+// so a rename or a changed signature fails to compile here first.
+#include <doctest/doctest.h>
+
+#include <grove/grove.hpp>
+#if __has_include(<Eigen/Core>)
+#include <grove/eigen.hpp>
+#define GROVE_API_TEST_EIGEN 1
+#endif
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <optional>
+#include <sstream>
+#include <type_traits>
+
+namespace {
+
+// §1
+static_assert(std::is_same_v<grove::clock, std::chrono::steady_clock>);
+static_assert(std::is_same_v<decltype(grove::runtime_options{}.workers), unsigned>);
+static_assert(std::is_same_v<decltype(grove::runtime_options{}.stack_size), std::size_t>);
+static_assert(std::is_same_v<decltype(grove::runtime_options{}.trace_path), std::string>);
+static_assert(!std::is_copy_constructible_v<grove::runtime> &&
+              !std::is_move_constructible_v<grove::runtime>);
+static_assert(std::is_same_v<decltype(std::declval<grove::runtime&>().worker_count()), unsigned>);
+static_assert(noexcept(std::declval<grove::runtime&>().worker_count()));
+static_assert(
+    std::is_same_v<decltype(std::declval<grove::runtime&>().stats()), grove::runtime_stats>);
+static_assert(std::is_same_v<decltype(std::declval<grove::runtime&>().io_context()),
+                             boost::asio::io_context&>);
+static_assert(std::is_same_v<decltype(grove::in_task()), bool>&& noexcept(grove::in_task()));
+static_assert(grove::default_stack_size >= 64 * 1024);
+
+// §2
+static_assert(!std::is_copy_constructible_v<grove::nursery>);
+static_assert(
+    std::is_same_v<decltype(std::declval<grove::nursery&>().cancel_scope()), grove::cancel_scope&>);
+static_assert(
+    std::is_same_v<decltype(std::declval<const grove::nursery&>().child_count()), std::size_t>);
+
+// §3
+static_assert(!std::is_base_of_v<std::exception, grove::cancelled>);
+static_assert(std::is_default_constructible_v<grove::cancel_scope>);
+static_assert(noexcept(std::declval<grove::cancel_scope&>().cancel()));
+static_assert(std::is_same_v<decltype(std::declval<grove::cancel_scope&>().run([] {})), bool>);
+static_assert(std::is_same_v<decltype(std::declval<grove::cancel_scope&>().run([] { return 1; })),
+                             std::optional<int>>);
+static_assert(std::is_same_v<decltype(std::declval<grove::cancel_scope&>().deadline()),
+                             grove::clock::time_point>);
+static_assert(std::is_same_v<decltype(grove::cancel_requested()), bool>&& noexcept(
+    grove::cancel_requested()));
+
+// §4
+static_assert(
+    std::is_same_v<decltype(grove::move_on_after(grove::clock::duration{}, [] {})), bool>);
+static_assert(
+    std::is_same_v<decltype(grove::move_on_at(grove::clock::time_point{}, [] { return 1; })),
+                   std::optional<int>>);
+static_assert(
+    std::is_same_v<decltype(grove::fail_after(grove::clock::duration{}, [] { return 1; })), int>);
+static_assert(std::is_same_v<decltype(grove::fail_at(grove::clock::time_point{}, [] {})), void>);
+
+// §7
+static_assert(std::is_same_v<grove::grain_t<int>, int>);
+static_assert(std::is_same_v<grove::grain_t<std::vector<int>::iterator>, std::ptrdiff_t>);
+
+// §9
+static_assert(std::is_base_of_v<std::logic_error, grove::usage_error>);
+static_assert(std::is_base_of_v<std::runtime_error, grove::too_slow_error>);
+static_assert(std::is_base_of_v<std::exception, grove::exception_group>);
+static_assert(std::is_base_of_v<std::runtime_error, grove::end_of_channel>);
+static_assert(std::is_base_of_v<std::logic_error, grove::closed_resource_error>);
+static_assert(std::is_base_of_v<std::runtime_error, grove::broken_resource_error>);
+static_assert(std::is_same_v<decltype(grove::runtime_stats{}.tasks_spawned), std::uint64_t>);
+static_assert(std::is_same_v<decltype(grove::runtime_stats{}.context_switches), std::uint64_t>);
+
+}  // namespace
+
+TEST_CASE("every API.md name is usable as the contract spells it") {
+  grove::runtime rt{
+      grove::runtime_options{.workers = 2, .stack_size = 128 * 1024, .trace_path = {}}};
+  const int value = rt.run([] {
+    grove::checkpoint();
+    grove::sleep_for(std::chrono::milliseconds(0));
+    grove::sleep_until(grove::clock::now());
+    int sum = 0;
+    grove::open_nursery([&](grove::nursery& n) {
+      n.start_soon([](int k) { (void)k; }, 1);
+      sum += n.start<int>([](grove::task_status<int>& status) { status.started(2); });
+      n.start([](grove::task_status<>& status) { status.started(); });
+      n.cancel_scope().set_shield(false);
+    });
+    grove::parallel_for(0, 4, [&](int) {});
+    sum += grove::parallel_reduce(
+        0, 4, 0, [](int b, int e) { return e - b; }, [](int a, int b) { return a + b; });
+#if defined(GROVE_API_TEST_EIGEN)
+    Eigen::VectorXd v = Eigen::VectorXd::Ones(10);
+    sum += static_cast<int>(grove::eigen::parallel_sum(v));
+    sum += static_cast<int>(
+        grove::eigen::map_chunks(v, 2, [](const auto& s) { return s.size(); }).size());
+    sum += static_cast<int>(grove::eigen::array_split(v, 3).size());
+#else
+    sum += 10 + 2 + 3;
+#endif
+    std::ostringstream tree;
+    grove::dump_task_tree(tree);
+    return sum;
+  });
+  CHECK(value == 2 + 4 + 10 + 2 + 3);
+  CHECK(rt.stats().tasks_spawned >= 4);
+}

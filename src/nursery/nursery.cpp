@@ -21,14 +21,17 @@ std::size_t inline_stack_reserve(const runtime_core& runtime) noexcept {
   return std::max<std::size_t>(16 * 1024, runtime.options().stack_size / 4);
 }
 
-// The lock that guards t->innermost_nursery: its nursery's lock, or the runtime's roots mutex.
+// Changes t->innermost_nursery (t is the running task). A task nobody can see (not listed) needs
+// no lock; a listed one takes the lock the dump takes: its nursery's, or the roots mutex.
 template <class F>
-void with_structure_lock(task* t, F&& f) {
-  if (t->parent_nursery != nullptr) {
+void change_open_nurseries(task* t, F&& f) {
+  if (t->parent_nursery == nullptr) {
+    std::lock_guard guard(t->runtime->roots_mutex());
+    f();
+  } else if (t->listed) {
     std::lock_guard guard(t->parent_nursery->lock);
     f();
   } else {
-    std::lock_guard guard(t->runtime->roots_mutex());
     f();
   }
 }
@@ -38,14 +41,9 @@ void attach_child(nursery_core& n, task* t, cancel_node* scope_parent) {
   t->own_scope.parent = scope_parent;
   t->own_scope.runtime = n.runtime;
   t->own_scope.state.store(cancel_node::phase::running, std::memory_order_relaxed);
-  {
-    std::lock_guard guard(n.lock);
-    t->prev_sibling = nullptr;
-    t->next_sibling = n.first_child;
-    if (n.first_child != nullptr) n.first_child->prev_sibling = t;
-    n.first_child = t;
-    n.live.store(n.live.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  }
+  // relaxed: the child cannot finish (and decrement) before it is scheduled, and scheduling
+  // publishes this increment with release/acquire through the queue.
+  n.live.fetch_add(1, std::memory_order_relaxed);
   if (worker* here = worker::current(); here != nullptr && &here->runtime() == n.runtime) {
     worker_counters::bump(here->counters().tasks_spawned);
   } else {
@@ -65,7 +63,7 @@ void run_inline(task* child, task* self, fiber_context* fc, worker& here) {
 // record that is not a fresh child of `n` (it goes back untouched: never bury the parent under
 // unrelated work), when the deque is empty, or when the stack is getting short.
 void run_own_children_inline(nursery_core& n, task* self) {
-  while (n.live.load(std::memory_order_relaxed) != 0) {
+  while (n.live_children() != 0) {
     worker* here = worker::current();
     if (here == nullptr || &here->runtime() != n.runtime) return;
     fiber_context* fc = current_fiber();
@@ -80,19 +78,31 @@ void run_own_children_inline(nursery_core& n, task* self) {
   }
 }
 
+// Join step 2: set the waiting bit unless the count is already 0.
+bool publish_join_waiter(void* context) {
+  auto& n = *static_cast<nursery_core*>(context);
+  std::uint64_t state = n.live.load(std::memory_order_acquire);
+  for (;;) {
+    if ((state & nursery_core::count_mask) == 0) return false;
+    // release: join_waiter (stored before) is visible to the child that sees the bit.
+    if (n.live.compare_exchange_weak(state, state | nursery_core::owner_waiting,
+                                     std::memory_order_acq_rel, std::memory_order_acquire)) {
+      return true;
+    }
+  }
+}
+
 void join(nursery_core& n, task* self) {
   for (;;) {
     run_own_children_inline(n, self);
-    n.lock.lock();
-    if (n.live.load(std::memory_order_relaxed) == 0) {
-      n.lock.unlock();
-      return;
-    }
+    // acquire: pairs with the children's acq_rel decrements; their effects (errors,
+    // saw_cancelled, results written by the children) are visible once we see 0.
+    if ((n.live.load(std::memory_order_acquire) & nursery_core::count_mask) == 0) return;
     waiter w;
-    w.owner = self;
     n.join_waiter = &w;
     // Not cancellable: cancellation reaches the children instead (API.md §10 rule 5).
-    park(w, n.lock, {.cancellable = false, .what = "joining a nursery"});
+    park_unless_done(w, "joining a nursery", publish_join_waiter, &n);
+    n.live.fetch_and(nursery_core::count_mask, std::memory_order_acq_rel);
   }
 }
 
@@ -115,8 +125,7 @@ void nursery_core::record_error(std::exception_ptr error) noexcept {
 }
 
 void nursery_core::child_finished(task* child, bool was_cancelled) noexcept {
-  waiter* to_signal = nullptr;
-  {
+  if (child->listed) {
     std::lock_guard guard(lock);
     if (child->prev_sibling != nullptr) {
       child->prev_sibling->next_sibling = child->next_sibling;
@@ -124,12 +133,23 @@ void nursery_core::child_finished(task* child, bool was_cancelled) noexcept {
       first_child = child->next_sibling;
     }
     if (child->next_sibling != nullptr) child->next_sibling->prev_sibling = child->prev_sibling;
-    if (was_cancelled) saw_cancelled = true;
-    const std::size_t left = live.load(std::memory_order_relaxed) - 1;
-    live.store(left, std::memory_order_relaxed);
-    if (left == 0) std::swap(to_signal, join_waiter);
   }
-  if (to_signal != nullptr) signal(*to_signal);
+  if (was_cancelled) saw_cancelled.store(true, std::memory_order_relaxed);
+  // acq_rel: release publishes this child's effects to the owner's acquire in join(); acquire
+  // pairs with the owner's CAS that set owner_waiting, making join_waiter visible.
+  const std::uint64_t before = live.fetch_sub(1, std::memory_order_acq_rel);
+  if (before == (owner_waiting | 1)) signal(*join_waiter);  // the owner is parked until this
+}
+
+void make_visible_in_nursery(task* t) {
+  nursery_core* n = t->parent_nursery;
+  if (n == nullptr || t->listed) return;
+  std::lock_guard guard(n->lock);
+  t->prev_sibling = nullptr;
+  t->next_sibling = n->first_child;
+  if (n->first_child != nullptr) n->first_child->prev_sibling = t;
+  n->first_child = t;
+  t->listed = true;
 }
 
 void complete_child(task* t, std::exception_ptr error, bool was_cancelled) noexcept {
@@ -211,15 +231,13 @@ void signal_started(start_handshake* handshake) {
 
 grove::cancel_scope& nursery_scope(nursery_core& n) noexcept { return n.scope; }
 
-std::size_t nursery_child_count(const nursery_core& n) noexcept {
-  return n.live.load(std::memory_order_relaxed);
-}
+std::size_t nursery_child_count(const nursery_core& n) noexcept { return n.live_children(); }
 
 bool run_nursery(nursery_body_ref body) {
   task* self = require_task("grove::open_nursery");
   nursery_core n(self);
   enter_node(n.node(), self, "grove::open_nursery");
-  with_structure_lock(self, [&] {
+  change_open_nurseries(self, [&] {
     n.enclosing = self->innermost_nursery;
     self->innermost_nursery = &n;
   });
@@ -237,13 +255,15 @@ bool run_nursery(nursery_body_ref body) {
 
   join(n, self);
 
-  with_structure_lock(self, [&] { self->innermost_nursery = n.enclosing; });
+  change_open_nurseries(self, [&] { self->innermost_nursery = n.enclosing; });
   const bool own_scope_absorbs = absorbs(n.node());
   leave_node(n.node(), self);
 
   if (n.errors.size() == 1) std::rethrow_exception(n.errors.front());
   if (n.errors.size() > 1) throw exception_group(std::move(n.errors));
-  if ((body_cancelled || n.saw_cancelled) && !own_scope_absorbs) throw cancelled{};
+  if ((body_cancelled || n.saw_cancelled.load(std::memory_order_relaxed)) && !own_scope_absorbs) {
+    throw cancelled{};
+  }
   return body_completed;
 }
 

@@ -1,11 +1,16 @@
 // A nursery's private state, how its children finish, and how start() meets its task.
 //
-// Join protocol (the nursery's lock guards live, the child list, join_waiter and errors):
+// The live count is one atomic word: the number of unfinished children, plus a bit the owner sets
+// when it parks to join. Spawning is a relaxed increment; no lock is taken on the spawn path.
+//
+// Join protocol:
 //   1. The owner runs its own not-yet-stolen children inline while it can (nursery.cpp).
-//   2. Under the lock: live == 0 -> done; else publish join_waiter and park (releasing it).
-//   3. A finishing child, under the lock, unlinks itself and decrements live; the one that
-//      reaches 0 takes join_waiter and signals it after unlocking. It touches the nursery no
-//      more: the owner may return and destroy it as soon as it is signalled.
+//   2. count == 0 -> done. Else the owner stores join_waiter, becomes `parking`, and sets the
+//      waiting bit with a compare-exchange that fails if the count reached 0 meanwhile (then it
+//      does not park: nobody has seen the waiter).
+//   3. A finishing child decrements the word (acq_rel); the one that takes it from
+//      (waiting | 1) to (waiting | 0) signals join_waiter. No other child touches the nursery
+//      after its decrement: the owner may return and destroy it at any moment.
 // An error is recorded and the nursery's scope cancelled *before* the decrement, so the owner
 // cannot return while a child is still cancelling through the nursery's node.
 #pragma once
@@ -17,6 +22,7 @@
 #include "task/park.hpp"
 
 #include <atomic>
+#include <cstdint>
 #include <cstddef>
 #include <exception>
 #include <semaphore>
@@ -36,13 +42,19 @@ struct nursery_core {
   void record_error(std::exception_ptr error) noexcept;
   void child_finished(task* child, bool was_cancelled) noexcept;
 
+  static constexpr std::uint64_t owner_waiting = std::uint64_t{1} << 63;
+  static constexpr std::uint64_t count_mask = owner_waiting - 1;
+  std::size_t live_children() const noexcept {
+    return static_cast<std::size_t>(live.load(std::memory_order_relaxed) & count_mask);
+  }
+
   grove::cancel_scope scope;
-  spin_lock lock;
-  std::atomic<std::size_t> live{0};  // children not yet finished; written under lock
-  task* first_child = nullptr;
-  waiter* join_waiter = nullptr;
+  std::atomic<std::uint64_t> live{0};  // unfinished children | owner_waiting
+  waiter* join_waiter = nullptr;       // published by the owner's CAS on `live`
+  std::atomic<bool> saw_cancelled{false};  // some child raised `cancelled`
+  spin_lock lock;                      // guards the listed children and errors
+  task* first_child = nullptr;         // listed children (see task::listed)
   std::vector<std::exception_ptr> errors;  // in order of occurrence
-  bool saw_cancelled = false;              // some child raised `cancelled`
   task* owner;
   nursery_core* enclosing = nullptr;  // the owner's next outer open nursery
   runtime_core* runtime;
@@ -66,6 +78,9 @@ struct start_wait {
   task* child = nullptr;
 };
 
+// Lists `t` in its nursery's children (if it is a child and not listed yet), so that
+// dump_task_tree shows it. Called by the task itself when it first runs on its own fiber or parks.
+void make_visible_in_nursery(task* t);
 // Completion of a child task (called from complete_task).
 void complete_child(task* t, std::exception_ptr error, bool was_cancelled) noexcept;
 // Completion of a root task (runtime.cpp).

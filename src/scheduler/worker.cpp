@@ -15,6 +15,7 @@
 
 #include "fiber/fiber_context.hpp"
 #include "scheduler/runtime_core.hpp"
+#include "nursery/nursery_core.hpp"
 #include "task/task.hpp"
 
 #include <pthread.h>
@@ -186,6 +187,7 @@ void worker::run(task* t) {
       return;
     }
     t->fiber = fc;
+    make_visible_in_nursery(t);  // now running on a fiber of its own: show it in dumps
   }
   t->state.store(run_state::running, std::memory_order_relaxed);
   worker_counters::bump(counters_.context_switches);

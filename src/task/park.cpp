@@ -5,18 +5,55 @@
 #include "fiber/fiber_context.hpp"
 #include "scheduler/runtime_core.hpp"
 #include "scheduler/worker.hpp"
+#include "nursery/nursery_core.hpp"
 #include "task/task.hpp"
 
 namespace grove::detail {
 
-wait_outcome park(waiter& w, spin_lock& guard, park_options options) {
-  task* self = current_task();
+namespace {
+
+// Steps 3 and 4 for a non-cancellable park, and the bookkeeping both kinds share.
+void switch_out_parked(task* self) {
+  if (worker* here = worker::current()) worker_counters::bump(here->counters().parks);
+  suspend_fiber(current_fiber(), switch_reason::parked, self);
+  set_current_task(self);
+}
+
+void enter_parking(task* self, waiter& w, const char* what) {
+  // A parked task must be findable by dump_task_tree.
+  make_visible_in_nursery(self);
   w.owner = self;
   self->current_waiter = &w;
-  self->parked_on.store(options.what, std::memory_order_relaxed);
-  // Step 1. relaxed: the wakers that can see this task read its state after taking a lock
-  // we release below (guard, or the cancel node's lock), which orders this store before them.
+  self->parked_on.store(what, std::memory_order_relaxed);
+  // relaxed: the wakers that can see this task read its state only after a synchronising step
+  // that follows this store (a lock we release, or the publishing RMW of park_unless_done).
   self->state.store(run_state::parking, std::memory_order_relaxed);
+}
+
+void leave_parking(task* self) {
+  self->current_waiter = nullptr;
+  self->parked_on.store(nullptr, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+wait_outcome park_unless_done(waiter& w, const char* what, bool (*publish)(void*),
+                              void* context) {
+  task* self = current_task();
+  enter_parking(self, w, what);
+  if (!publish(context)) {
+    self->state.store(run_state::running, std::memory_order_relaxed);
+    leave_parking(self);
+    return wait_outcome::signalled;
+  }
+  switch_out_parked(self);
+  leave_parking(self);
+  return w.outcome.load(std::memory_order_acquire);
+}
+
+wait_outcome park(waiter& w, spin_lock& guard, park_options options) {
+  task* self = current_task();
+  enter_parking(self, w, options.what);  // step 1
 
   // Step 2.
   if (options.cancellable && !register_parked(self)) {
@@ -26,8 +63,7 @@ wait_outcome park(waiter& w, spin_lock& guard, park_options options) {
       self->state.store(run_state::running, std::memory_order_relaxed);
       if (w.list != nullptr) w.list->remove(w);
       guard.unlock();
-      self->current_waiter = nullptr;
-      self->parked_on.store(nullptr, std::memory_order_relaxed);
+      leave_parking(self);
       return wait_outcome::cancelled;
     }
     // A canceller decided first and will wake us (the worker re-queues us at once).
@@ -35,14 +71,11 @@ wait_outcome park(waiter& w, spin_lock& guard, park_options options) {
 
   // Step 3.
   guard.unlock();
-  if (worker* here = worker::current()) worker_counters::bump(here->counters().parks);
-  suspend_fiber(current_fiber(), switch_reason::parked, self);
+  switch_out_parked(self);
 
-  // Step 4. We may be on another thread now; re-establish the current task.
-  set_current_task(self);
+  // Step 4. We may be on another thread now (switch_out_parked re-established the task).
   if (options.cancellable) unregister_parked(self);
-  self->current_waiter = nullptr;
-  self->parked_on.store(nullptr, std::memory_order_relaxed);
+  leave_parking(self);
   const wait_outcome outcome = w.outcome.load(std::memory_order_acquire);
   if (outcome == wait_outcome::cancelled && w.list != nullptr) {
     guard.lock();

@@ -41,11 +41,17 @@ struct task : task_header {
 
   // ---- structure (dump_task_tree) ----
   nursery_core* parent_nursery = nullptr;  // null for a root task
-  // Live-children list of parent_nursery; guarded by parent_nursery->lock.
+  // Whether the task is in its nursery's listed-children list (what dump_task_tree shows). A
+  // task lists itself when it first runs on its own fiber or first parks; a child that runs
+  // inline and never blocks is never listed, so spawning and inline running take no lock.
+  // Written only by the task itself, under parent_nursery->lock.
+  bool listed = false;
+  // Listed-children links of parent_nursery; guarded by parent_nursery->lock.
   task* prev_sibling = nullptr;
   task* next_sibling = nullptr;
-  // The innermost nursery this task has open (each links to the one it is nested in). Guarded
-  // by parent_nursery->lock (runtime roots lock for a root task), so a dump can walk it.
+  // The innermost nursery this task has open (each links to the one it is nested in). Written
+  // by the task itself; while the task is listed (always, for a root) only under
+  // parent_nursery->lock (the roots mutex for a root), so a dump can walk it.
   nursery_core* innermost_nursery = nullptr;
   std::uint64_t id = 0;
 

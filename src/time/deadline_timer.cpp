@@ -52,11 +52,14 @@ void rearm_deadline(cancel_node& node) {
   {
     std::lock_guard guard(node.lock);
     if (node.state.load(std::memory_order_relaxed) != cancel_node::phase::running) return;
-    if (node.timer == nullptr) {
-      node.timer = new deadline_timer{
+    deadline_timer* timer = node.timer.load(std::memory_order_relaxed);
+    if (timer == nullptr) {
+      timer = new deadline_timer{
           std::make_shared<deadline_timer::shared_state>(node.runtime->io(), &node)};
+      // release: pairs with the acquire in disarm_deadline().
+      node.timer.store(timer, std::memory_order_release);
     }
-    state = node.timer->state;
+    state = timer->state;
   }
   if (node_cancelled(node)) {  // already past: cancel synchronously, no timer needed
     cancel_node_now(node);
@@ -68,11 +71,7 @@ void rearm_deadline(cancel_node& node) {
 }
 
 void disarm_deadline(cancel_node& node) noexcept {
-  deadline_timer* timer;
-  {
-    std::lock_guard guard(node.lock);
-    timer = node.timer;
-  }
+  deadline_timer* timer = node.timer.load(std::memory_order_acquire);
   if (timer == nullptr) return;
   std::lock_guard guard(timer->state->mutex);
   timer->state->node = nullptr;
@@ -80,8 +79,7 @@ void disarm_deadline(cancel_node& node) noexcept {
 }
 
 void destroy_deadline(cancel_node& node) noexcept {
-  delete node.timer;
-  node.timer = nullptr;
+  delete node.timer.exchange(nullptr, std::memory_order_acq_rel);
 }
 
 }  // namespace grove::detail

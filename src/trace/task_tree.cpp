@@ -43,13 +43,23 @@ void dump_task(std::ostream& out, task& t, int depth);
 
 void dump_nursery(std::ostream& out, nursery_core& n, int depth) {
   std::lock_guard guard(n.lock);
-  out << std::string(static_cast<std::size_t>(depth) * 2, ' ') << "nursery ("
-      << n.live.load(std::memory_order_relaxed) << " live "
-      << (n.live.load(std::memory_order_relaxed) == 1 ? "child" : "children");
+  const std::size_t live = n.live_children();
+  out << std::string(static_cast<std::size_t>(depth) * 2, ' ') << "nursery (" << live << " live "
+      << (live == 1 ? "child" : "children");
   if (node_cancelled(n.node())) out << ", cancelled";
   if (!n.errors.empty()) out << ", " << n.errors.size() << " error(s)";
   out << ")\n";
-  for (task* c = n.first_child; c != nullptr; c = c->next_sibling) dump_task(out, *c, depth + 1);
+  std::size_t listed = 0;
+  for (task* c = n.first_child; c != nullptr; c = c->next_sibling) {
+    dump_task(out, *c, depth + 1);
+    ++listed;
+  }
+  // Children that never parked nor ran on a fiber of their own are not listed (no lock on the
+  // spawn path): they are queued, or running inline on their parent's stack.
+  if (live > listed) {
+    out << std::string(static_cast<std::size_t>(depth + 1) * 2, ' ') << "+" << (live - listed)
+        << " not yet started or running inline\n";
+  }
 }
 
 // Caller holds the lock guarding t.innermost_nursery.

@@ -48,8 +48,9 @@ struct cancel_node {
   cancel_node* prev_sibling = nullptr;
   bool linked = false;
 
-  // The armed deadline timer, if any (owned; see time/deadline_timer.cpp).
-  deadline_timer* timer = nullptr;
+  // The deadline timer, once one was armed (owned; see time/deadline_timer.cpp). Created under
+  // `lock`; atomic so that leaving a node that never had one costs no lock.
+  std::atomic<deadline_timer*> timer{nullptr};
 };
 
 }  // namespace grove::detail

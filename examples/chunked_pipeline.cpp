@@ -9,25 +9,24 @@
 //
 // Each chunk's random matrix is streamed row by row (see pipeline_kernel.hpp), so memory stays at
 // one row per task instead of N x N x chunks doubles.
-#include <grove/eigen.hpp>
-#include <grove/grove.hpp>
-
-#include "pipeline_kernel.hpp"
-
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <grove/eigen.hpp>
+#include <grove/grove.hpp>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "pipeline_kernel.hpp"
+
 namespace {
 
 struct settings {
-  long n = 3000;        // rows of each chunk's random matrix; also each chunk's length
+  long n = 3000;  // rows of each chunk's random matrix; also each chunk's length
   long chunks = 8;
   unsigned workers = 0;  // 0: every CPU we may run on
   unsigned long long seed = 2024;
@@ -156,8 +155,8 @@ int main(int argc, char** argv) {
   const double serial_seconds = seconds_since(serial_start);
   const bool same = serial == results;
 
-  std::printf("time: %.3f s on %u workers, %.3f s on 1 worker: speedup %.2fx%s\n",
-              parallel_seconds, rt.worker_count(), serial_seconds,
-              serial_seconds / parallel_seconds, same ? "" : "  (RESULTS DIFFER)");
+  std::printf("time: %.3f s on %u workers, %.3f s on 1 worker: speedup %.2fx%s\n", parallel_seconds,
+              rt.worker_count(), serial_seconds, serial_seconds / parallel_seconds,
+              same ? "" : "  (RESULTS DIFFER)");
   return same ? 0 : 1;
 }

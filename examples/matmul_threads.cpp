@@ -6,10 +6,9 @@
 // Ten products of two random 1000 x 1000 matrices, sequentially and as ten grove tasks on
 // 1..N workers (Eigen single-threaded inside each task), printed as the article's table:
 // workers, sequential time, grove time, speedup; plus the same with oneTBB when it is available.
+#include <Eigen/Dense>
 #include <grove/eigen.hpp>
 #include <grove/grove.hpp>
-
-#include <Eigen/Dense>
 
 #if defined(GROVE_EXAMPLE_WITH_TBB)
 #include <tbb/parallel_for.h>
@@ -72,8 +71,8 @@ int main(int argc, char** argv) {
   std::printf("%ld products of %ldx%ld matrices (average seconds per product)\n", products, size,
               size);
 #if defined(GROVE_EXAMPLE_WITH_TBB)
-  std::printf("%8s %14s %12s %9s %12s %9s\n", "workers", "sequential", "grove", "speedup",
-              "oneTBB", "speedup");
+  std::printf("%8s %14s %12s %9s %12s %9s\n", "workers", "sequential", "grove", "speedup", "oneTBB",
+              "speedup");
 #else
   std::printf("%8s %14s %12s %9s\n", "workers", "sequential", "grove", "speedup");
 #endif

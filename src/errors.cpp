@@ -1,6 +1,5 @@
 // Out-of-line parts of grove's exception types.
 #include <grove/errors.hpp>
-
 #include <string>
 
 namespace grove {

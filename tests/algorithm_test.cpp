@@ -1,14 +1,14 @@
 // parallel_for and parallel_reduce (API.md §7, §10 rule 8).
 #include <doctest/doctest.h>
-#include <grove/grove.hpp>
-
-#include "support/runtime_fixture.hpp"
 
 #include <atomic>
+#include <grove/grove.hpp>
 #include <numeric>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "support/runtime_fixture.hpp"
 
 using grove_test::run_on;
 
@@ -44,9 +44,12 @@ TEST_CASE("parallel_for's range form covers the range with disjoint sub-ranges")
 TEST_CASE("an explicit grain is the smallest sub-range, the last may be shorter") {
   run_on(2, [] {
     std::atomic<int> too_small{0};
-    grove::parallel_for(0, 1003, [&](int b, int e) {
-      if (e - b < 10 && e != 1003) too_small++;
-    }, 10);
+    grove::parallel_for(
+        0, 1003,
+        [&](int b, int e) {
+          if (e - b < 10 && e != 1003) too_small++;
+        },
+        10);
     CHECK(too_small.load() == 0);
   });
 }
@@ -93,14 +96,16 @@ TEST_CASE("empty and one-element ranges") {
     CHECK(calls == 0);
     grove::parallel_for(5, 6, [&](int i) { calls += i; });
     CHECK(calls == 5);
-    CHECK(grove::parallel_reduce(3, 3, 42, [](int, int) { return 1; }, [](int a, int b) { return a + b; }) == 42);
+    CHECK(grove::parallel_reduce(
+              3, 3, 42, [](int, int) { return 1; }, [](int a, int b) { return a + b; }) == 42);
   });
 }
 
 TEST_CASE("exceptions from several sub-ranges are all collected") {
   run_on(2, [] {
     try {
-      grove::parallel_for(0, 64, [](int i) { throw std::runtime_error(std::to_string(i)); }, 1);
+      grove::parallel_for(
+          0, 64, [](int i) { throw std::runtime_error(std::to_string(i)); }, 1);
       FAIL("nothing thrown");
     } catch (const grove::exception_group& group) {
       CHECK(group.exceptions().size() >= 2);
@@ -113,9 +118,12 @@ TEST_CASE("exceptions from several sub-ranges are all collected") {
 
 TEST_CASE("one failing sub-range is rethrown unchanged") {
   run_on(2, [] {
-    CHECK_THROWS_WITH_AS(grove::parallel_for(0, 1000, [](int i) {
-      if (i == 500) throw std::invalid_argument("five hundred");
-    }), "five hundred", std::invalid_argument);
+    CHECK_THROWS_WITH_AS(grove::parallel_for(0, 1000,
+                                             [](int i) {
+                                               if (i == 500)
+                                                 throw std::invalid_argument("five hundred");
+                                             }),
+                         "five hundred", std::invalid_argument);
   });
 }
 
@@ -124,10 +132,13 @@ TEST_CASE("cancellation stops a loop mid-way") {
     std::atomic<int> done{0};
     grove::cancel_scope scope;
     scope.run([&](grove::cancel_scope& s) {
-      grove::parallel_for(0, 1000000, [&](int i) {
-        if (i == 1000) s.cancel();
-        done++;
-      }, 100);
+      grove::parallel_for(
+          0, 1000000,
+          [&](int i) {
+            if (i == 1000) s.cancel();
+            done++;
+          },
+          100);
     });
     CHECK(scope.cancelled_caught());
     CHECK(done.load() < 1000000);
@@ -146,7 +157,8 @@ TEST_CASE("a cancelled task's parallel_for throws without running the body") {
 
 TEST_CASE("algorithms need a task and a non-reversed range") {
   CHECK_THROWS_AS(grove::parallel_for(0, 10, [](int) {}), grove::usage_error);
-  CHECK_THROWS_AS(grove::parallel_reduce(0, 10, 0, [](int, int) { return 0; }, [](int a, int) { return a; }),
+  CHECK_THROWS_AS(grove::parallel_reduce(
+                      0, 10, 0, [](int, int) { return 0; }, [](int a, int) { return a; }),
                   grove::usage_error);
   run_on(1, [] { CHECK_THROWS_AS(grove::parallel_for(10, 0, [](int) {}), grove::usage_error); });
 }

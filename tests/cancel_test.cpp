@@ -1,15 +1,15 @@
 // Cancellation: scopes, checkpoints, shields, delivery to parked tasks, nurseries (API.md §3,
 // §10 rules 1, 2, 3, 5).
 #include <doctest/doctest.h>
-#include <grove/grove.hpp>
-
-#include "support/runtime_fixture.hpp"
 
 #include <atomic>
+#include <grove/grove.hpp>
 #include <latch>
 #include <optional>
 #include <stdexcept>
 #include <thread>
+
+#include "support/runtime_fixture.hpp"
 
 using grove_test::run_on;
 using namespace std::chrono_literals;
@@ -259,7 +259,8 @@ TEST_CASE("cancelling a nursery's scope cancels body and children, and the nurse
   });
 }
 
-TEST_CASE("a value-returning nursery body cancelled by its own scope returns a value-initialised R") {
+TEST_CASE(
+    "a value-returning nursery body cancelled by its own scope returns a value-initialised R") {
   run_on(1, [] {
     const int v = grove::open_nursery([](grove::nursery& n) {
       n.cancel_scope().cancel();
@@ -316,7 +317,8 @@ TEST_CASE("a task that swallows cancelled does not hang its nursery") {
   });
 }
 
-TEST_CASE("start: before started the task runs under the caller's scopes, after under the nursery's") {
+TEST_CASE(
+    "start: before started the task runs under the caller's scopes, after under the nursery's") {
   run_on(2, [] {
     std::atomic<bool> survived_caller_cancel{false};
     grove::open_nursery([&](grove::nursery& n) {

@@ -1,12 +1,12 @@
 // The Eigen adapters (API.md §8) and the chunked pipeline example's kernel.
 #include <doctest/doctest.h>
+
+#include <cmath>
 #include <grove/eigen.hpp>
 #include <grove/grove.hpp>
 
 #include "../examples/pipeline_kernel.hpp"
 #include "support/runtime_fixture.hpp"
-
-#include <cmath>
 
 using grove_test::run_on;
 
@@ -15,7 +15,8 @@ namespace {
 std::vector<Eigen::Index> numpy_sizes(Eigen::Index size, std::size_t n) {
   std::vector<Eigen::Index> sizes;
   const auto parts = static_cast<Eigen::Index>(n);
-  for (Eigen::Index k = 0; k < parts; ++k) sizes.push_back(size / parts + (k < size % parts ? 1 : 0));
+  for (Eigen::Index k = 0; k < parts; ++k)
+    sizes.push_back(size / parts + (k < size % parts ? 1 : 0));
   return sizes;
 }
 }  // namespace

@@ -1,15 +1,15 @@
 // Nurseries: the join guarantee, error collection, start/task_status, usage errors.
 #include <doctest/doctest.h>
-#include <grove/grove.hpp>
-
-#include "support/runtime_fixture.hpp"
 
 #include <atomic>
+#include <grove/grove.hpp>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "support/runtime_fixture.hpp"
 
 using grove_test::run_on;
 
@@ -180,10 +180,12 @@ TEST_CASE("start returns the value passed to started and the task keeps running"
   run_on(2, [] {
     std::atomic<bool> after{false};
     grove::open_nursery([&](grove::nursery& n) {
-      const int port = n.start<int>([&](grove::task_status<int>& status, int base) {
-        status.started(base + 1);
-        after = true;
-      }, 8079);
+      const int port = n.start<int>(
+          [&](grove::task_status<int>& status, int base) {
+            status.started(base + 1);
+            after = true;
+          },
+          8079);
       CHECK(port == 8080);
     });
     CHECK(after.load());
@@ -208,8 +210,9 @@ TEST_CASE("an exception before started propagates out of start, the nursery unaf
     std::atomic<bool> sibling_done{false};
     grove::open_nursery([&](grove::nursery& n) {
       n.start_soon([&] { sibling_done = true; });
-      CHECK_THROWS_WITH_AS(n.start([](grove::task_status<>&) { throw std::runtime_error("early"); }),
-                           "early", std::runtime_error);
+      CHECK_THROWS_WITH_AS(
+          n.start([](grove::task_status<>&) { throw std::runtime_error("early"); }), "early",
+          std::runtime_error);
     });
     CHECK(sibling_done.load());
   });
@@ -296,5 +299,10 @@ TEST_CASE("dump_task_tree shows the nursery and a parked child") {
       n.cancel_scope().cancel();
     });
   });
-  CHECK_THROWS_AS([] { std::ostringstream o; grove::dump_task_tree(o); }(), grove::usage_error);
+  CHECK_THROWS_AS(
+      [] {
+        std::ostringstream o;
+        grove::dump_task_tree(o);
+      }(),
+      grove::usage_error);
 }

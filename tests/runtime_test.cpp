@@ -1,16 +1,15 @@
 // The runtime: run, in_task, workers, stats, usage errors, parallelism.
 #include <doctest/doctest.h>
-#include <grove/grove.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <grove/grove.hpp>
 #include <latch>
 #include <stdexcept>
 #include <thread>
 #include <vector>
-
-#include <sys/wait.h>
-#include <unistd.h>
 
 TEST_CASE("in_task is false outside any runtime") { CHECK_FALSE(grove::in_task()); }
 

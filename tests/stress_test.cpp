@@ -9,11 +9,11 @@
 //
 // GROVE_STRESS_SEED and GROVE_STRESS_COUNT override the first seed and the number of trees.
 #include <doctest/doctest.h>
-#include <grove/grove.hpp>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <grove/grove.hpp>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -31,8 +31,8 @@ enum class tri { no, yes, unknown };
 
 struct node {
   kind what = kind::work;
-  int id = 0;            // fail: the error's id; scope: the index of its verdict slot
-  int checkpoints = 0;   // work
+  int id = 0;           // fail: the error's id; scope: the index of its verdict slot
+  int checkpoints = 0;  // work
   scope_kind scope = scope_kind::plain;
   std::vector<std::unique_ptr<node>> children;  // nursery: the children; scope: one body
 };
@@ -205,7 +205,8 @@ model_result model(const node& n, bool outer_cancelled, std::vector<tri>& caught
 std::string print(const node& n, int depth) {
   std::string pad(static_cast<std::size_t>(depth) * 2, ' ');
   static const char* kinds[] = {"fail", "park", "work", "nap", "nursery", "scope"};
-  static const char* scopes[] = {"plain", "self_cancel", "deadline_zero", "deadline_short", "shielded_self_cancel"};
+  static const char* scopes[] = {"plain", "self_cancel", "deadline_zero", "deadline_short",
+                                 "shielded_self_cancel"};
   std::string s = pad + kinds[static_cast<int>(n.what)];
   if (n.what == kind::fail || n.what == kind::scope) s += " " + std::to_string(n.id);
   if (n.what == kind::scope) s += std::string(" ") + scopes[static_cast<int>(n.scope)];
@@ -302,7 +303,8 @@ TEST_CASE("random nursery trees end as the sequential model says, whatever the i
     const std::string expected = model(*tree, false, expected_caught).error;
 
     run_state state;
-    for (int i = 0; i < make.scopes(); ++i) state.scopes.push_back(std::make_unique<grove::cancel_scope>());
+    for (int i = 0; i < make.scopes(); ++i)
+      state.scopes.push_back(std::make_unique<grove::cancel_scope>());
     std::string actual;
     try {
       rt.run([&] { execute(*tree, state); });
@@ -314,15 +316,16 @@ TEST_CASE("random nursery trees end as the sequential model says, whatever the i
       const tri want = expected_caught[static_cast<std::size_t>(i)];
       if (want == tri::unknown) continue;
       if (state.scopes[static_cast<std::size_t>(i)]->cancelled_caught() != (want == tri::yes)) {
-        caught_mismatches += " scope " + std::to_string(i) + (want == tri::yes ? " should" : " should not") + " have caught;";
+        caught_mismatches += " scope " + std::to_string(i) +
+                             (want == tri::yes ? " should" : " should not") + " have caught;";
       }
     }
     if (actual != expected || !caught_mismatches.empty()) {
       ++failures;
       FAIL_CHECK("stress tree seed=" << seed << " (rerun with GROVE_STRESS_SEED=" << seed
                                      << " GROVE_STRESS_COUNT=1): expected '" << expected
-                                     << "', got '" << actual << "';" << caught_mismatches
-                                     << "\n" << print(*tree, 0));
+                                     << "', got '" << actual << "';" << caught_mismatches << "\n"
+                                     << print(*tree, 0));
     }
   }
   CHECK(failures == 0);

@@ -1,10 +1,10 @@
 // Time: sleeping, deadlines, move_on_*, fail_* (API.md §4, §10 rule 5).
 #include <doctest/doctest.h>
+
+#include <atomic>
 #include <grove/grove.hpp>
 
 #include "support/runtime_fixture.hpp"
-
-#include <atomic>
 
 using grove_test::run_on;
 using namespace std::chrono_literals;

@@ -4,13 +4,12 @@
 // instead of pre-chunking; a half nobody steals is run inline by the joining parent.
 #pragma once
 
+#include <algorithm>
 #include <grove/cancel.hpp>
 #include <grove/detail/export.hpp>
 #include <grove/detail/spin_lock.hpp>
 #include <grove/errors.hpp>
 #include <grove/nursery.hpp>
-
-#include <algorithm>
 #include <iterator>
 #include <mutex>
 #include <optional>
@@ -28,7 +27,7 @@ struct grain_type {
   using type = std::iter_difference_t<I>;
 };
 template <class I>
-  requires std::is_integral_v<I>
+requires std::is_integral_v<I>
 struct grain_type<I> {
   using type = I;
 };
@@ -48,7 +47,7 @@ struct position_type {
   using type = std::iter_difference_t<I>;
 };
 template <class I>
-  requires std::is_integral_v<I>
+requires std::is_integral_v<I>
 struct position_type<I> {
   using type = std::make_signed_t<I>;
 };

@@ -7,7 +7,6 @@
 #include <grove/detail/export.hpp>
 #include <grove/detail/result_holder.hpp>
 #include <grove/runtime.hpp>
-
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -60,9 +59,8 @@ class GROVE_API cancel_scope {
     using result = detail::scope_body_result_t<F>;
     detail::result_holder<result> holder;
     auto thunk = [&] {
-      holder.emplace_from([&]() -> result {
-        return detail::invoke_scope_body(std::forward<F>(body), *this);
-      });
+      holder.emplace_from(
+          [&]() -> result { return detail::invoke_scope_body(std::forward<F>(body), *this); });
     };
     const bool completed = detail::run_in_scope(node_, detail::callback_ref::to(thunk));
     if constexpr (std::is_void_v<result>) {
@@ -78,7 +76,9 @@ class GROVE_API cancel_scope {
   void cancel() noexcept { detail::cancel_node_cancel(node_); }
   bool cancel_called() const noexcept { return detail::cancel_node_cancel_called(node_); }
   bool cancelled_caught() const noexcept { return node_.caught; }
-  void set_deadline(clock::time_point deadline) { detail::cancel_node_set_deadline(node_, deadline); }
+  void set_deadline(clock::time_point deadline) {
+    detail::cancel_node_set_deadline(node_, deadline);
+  }
   clock::time_point deadline() const noexcept {
     return clock::time_point(clock::duration(node_.deadline_ticks.load(std::memory_order_acquire)));
   }

@@ -3,13 +3,11 @@
 // the parallelism is grove's. The only grove header that includes Eigen.
 #pragma once
 
+#include <Eigen/Core>
+#include <cstddef>
 #include <grove/algorithm.hpp>
 #include <grove/errors.hpp>
 #include <grove/nursery.hpp>
-
-#include <Eigen/Core>
-
-#include <cstddef>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -113,13 +111,15 @@ typename D::Scalar parallel_sum(const Eigen::DenseBase<D>& x) {
   const D& whole = x.derived();
   const Eigen::Index length = detail::extent(whole);
   // Pieces of at least 16 Ki coefficients: per-piece overhead stays far below memory time.
-  const Eigen::Index per_unit = D::IsVectorAtCompileTime ? 1 : std::max<Eigen::Index>(1, whole.cols());
+  const Eigen::Index per_unit =
+      D::IsVectorAtCompileTime ? 1 : std::max<Eigen::Index>(1, whole.cols());
   const Eigen::Index grain = std::max<Eigen::Index>(1, (Eigen::Index{1} << 14) / per_unit);
   return parallel_reduce(
       Eigen::Index{0}, length, scalar(0),
       [&](Eigen::Index b, Eigen::Index e) { return detail::slice(whole, b, e - b).sum(); },
       [](scalar a, scalar b) { return a + b; },
-      std::max<Eigen::Index>(grain, length / (static_cast<Eigen::Index>(grove::detail::current_worker_count()) * 8)));
+      std::max<Eigen::Index>(
+          grain, length / (static_cast<Eigen::Index>(grove::detail::current_worker_count()) * 8)));
 }
 
 }  // namespace grove::eigen

@@ -2,9 +2,8 @@
 // deliberately not a std::exception, so `catch (const std::exception&)` cannot swallow it.
 #pragma once
 
-#include <grove/detail/export.hpp>
-
 #include <exception>
+#include <grove/detail/export.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -53,8 +52,7 @@ class GROVE_API closed_resource_error : public std::logic_error {
 // send() when every receiver is closed (or a sequencer broken by a cancelled waiter).
 class GROVE_API broken_resource_error : public std::runtime_error {
  public:
-  broken_resource_error()
-      : std::runtime_error("grove: the other side of the channel is closed") {}
+  broken_resource_error() : std::runtime_error("grove: the other side of the channel is closed") {}
   using std::runtime_error::runtime_error;
 };
 

@@ -3,7 +3,9 @@
 
 #include <grove/algorithm.hpp>
 #include <grove/cancel.hpp>
+#include <grove/channel.hpp>
 #include <grove/errors.hpp>
 #include <grove/nursery.hpp>
 #include <grove/runtime.hpp>
+#include <grove/sync.hpp>
 #include <grove/time.hpp>

@@ -2,15 +2,14 @@
 // has finished; a failing child cancels its siblings and its error surfaces, none dropped.
 #pragma once
 
+#include <cstddef>
+#include <exception>
+#include <functional>
 #include <grove/cancel.hpp>
 #include <grove/detail/callable.hpp>
 #include <grove/detail/export.hpp>
 #include <grove/detail/result_holder.hpp>
 #include <grove/errors.hpp>
-
-#include <cstddef>
-#include <exception>
-#include <functional>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -128,8 +127,7 @@ class GROVE_API nursery {
   // passed as rvalues, and destroyed when the child finishes.
   template <class F, class... A>
   void start_soon(F&& fn, A&&... args) {
-    detail::with_new_task(*core_,
-                          detail::bind_task(std::forward<F>(fn), std::forward<A>(args)...),
+    detail::with_new_task(*core_, detail::bind_task(std::forward<F>(fn), std::forward<A>(args)...),
                           [&](detail::task_header* t) { detail::spawn_child(*core_, t); });
   }
 
@@ -158,16 +156,14 @@ class GROVE_API nursery {
 };
 
 template <class T, class F, class... A>
-T nursery::start_impl(F&& fn, detail::start_handshake& handshake,
-                      detail::result_holder<T>& result, A&&... args) {
+T nursery::start_impl(F&& fn, detail::start_handshake& handshake, detail::result_holder<T>& result,
+                      A&&... args) {
   auto body = [status = task_status<T>(&handshake), fn = std::decay_t<F>(std::forward<F>(fn)),
                arguments = std::tuple<std::decay_t<A>...>(std::forward<A>(args)...)]() mutable {
-    std::apply([&](auto&... a) { std::invoke(std::move(fn), status, std::move(a)...); },
-               arguments);
+    std::apply([&](auto&... a) { std::invoke(std::move(fn), status, std::move(a)...); }, arguments);
   };
-  detail::with_new_task(*core_, std::move(body), [&](detail::task_header* t) {
-    detail::run_start(*core_, t, handshake);
-  });
+  detail::with_new_task(*core_, std::move(body),
+                        [&](detail::task_header* t) { detail::run_start(*core_, t, handshake); });
   return result.take();
 }
 
@@ -176,8 +172,8 @@ std::invoke_result_t<F, nursery&> open_nursery(F&& body) {
   using result_type = std::invoke_result_t<F, nursery&>;
   detail::result_holder<result_type> holder;
   auto thunk = [&](nursery& n) { holder.emplace_from(std::forward<F>(body), n); };
-  detail::nursery_body_ref ref{
-      [](void* c, nursery& n) { (*static_cast<decltype(thunk)*>(c))(n); }, &thunk};
+  detail::nursery_body_ref ref{[](void* c, nursery& n) { (*static_cast<decltype(thunk)*>(c))(n); },
+                               &thunk};
   detail::run_nursery(ref);
   if constexpr (std::is_void_v<result_type>) {
     return;

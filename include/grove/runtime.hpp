@@ -2,12 +2,11 @@
 // plus the Boost.Asio io_context that drives deadlines and I/O (API.md §1).
 #pragma once
 
-#include <grove/detail/export.hpp>
-#include <grove/detail/result_holder.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <grove/detail/export.hpp>
+#include <grove/detail/result_holder.hpp>
 #include <iosfwd>
 #include <memory>
 #include <string>
@@ -23,9 +22,9 @@ namespace grove {
 using clock = std::chrono::steady_clock;
 
 struct runtime_options {
-  unsigned workers = 0;         // 0: the CPUs in this process's affinity mask
-  std::size_t stack_size = 0;   // bytes per task stack; 0: default_stack_size
-  std::string trace_path;       // non-empty: write a Chrome trace-event JSON there at shutdown
+  unsigned workers = 0;        // 0: the CPUs in this process's affinity mask
+  std::size_t stack_size = 0;  // bytes per task stack; 0: default_stack_size
+  std::string trace_path;      // non-empty: write a Chrome trace-event JSON there at shutdown
   // Install the SIGSEGV handler that turns a task's stack overflow into a diagnostic naming the
   // stack size (it chains to any handler installed before it). Off: overflow is a plain SIGSEGV.
   bool stack_overflow_handler = true;
@@ -35,7 +34,7 @@ struct runtime_options {
 inline constexpr std::size_t default_stack_size = 256 * 1024;
 
 struct runtime_stats {
-  std::uint64_t tasks_spawned = 0;     // every task, root tasks of run() included
+  std::uint64_t tasks_spawned = 0;  // every task, root tasks of run() included
   std::uint64_t tasks_completed = 0;
   std::uint64_t steals = 0;            // tasks taken from another worker's deque
   std::uint64_t context_switches = 0;  // fiber resumes by workers

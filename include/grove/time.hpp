@@ -7,7 +7,6 @@
 #include <grove/detail/export.hpp>
 #include <grove/errors.hpp>
 #include <grove/runtime.hpp>
-
 #include <type_traits>
 #include <utility>
 

@@ -39,8 +39,7 @@ void cancel_node_set_deadline(cancel_node& node, clock::time_point deadline) {
 
 void cancel_node_set_shield(cancel_node& node, bool shield) {
   const bool was = node.shielded.exchange(shield, std::memory_order_acq_rel);
-  if (was && !shield &&
-      node.state.load(std::memory_order_acquire) == cancel_node::phase::running) {
+  if (was && !shield && node.state.load(std::memory_order_acquire) == cancel_node::phase::running) {
     // Lowering a shield can expose tasks below to an outer cancellation.
     deliver_if_cancelled(node);
   }

@@ -20,13 +20,12 @@
 // that found its chain clean at generation g need not look again until the counter moves.
 #include "cancel/cancel_tree.hpp"
 
+#include <grove/errors.hpp>
+#include <string>
+
 #include "task/park.hpp"
 #include "task/task.hpp"
 #include "time/deadline_timer.hpp"
-
-#include <grove/errors.hpp>
-
-#include <string>
 
 namespace grove::detail {
 namespace {

@@ -1,12 +1,12 @@
 // Context switches between workers and fibers; see fiber_context.hpp.
 #include "fiber/fiber_context.hpp"
 
-#include "task/task.hpp"
-
 #include <cstdint>
 #include <memory>
 #include <new>
 #include <utility>
+
+#include "task/task.hpp"
 
 namespace __cxxabiv1 {
 struct __cxa_eh_globals;
@@ -37,9 +37,9 @@ fiber_context* noinline_current_fiber() noexcept;
 
 fiber_context* create_fiber(stack_memory stack, task* first) {
   std::byte* top = stack.top();
-  auto* record_address = reinterpret_cast<std::byte*>(
-      (reinterpret_cast<std::uintptr_t>(top) - sizeof(fiber_context)) &
-      ~static_cast<std::uintptr_t>(alignof(std::max_align_t) - 1));
+  auto* record_address =
+      reinterpret_cast<std::byte*>((reinterpret_cast<std::uintptr_t>(top) - sizeof(fiber_context)) &
+                                   ~static_cast<std::uintptr_t>(alignof(std::max_align_t) - 1));
   auto* fc = ::new (record_address) fiber_context{};
   fc->stack = stack;
   fc->first_task = first;
@@ -49,16 +49,16 @@ fiber_context* create_fiber(stack_memory stack, task* first) {
   whole.sp = record_address;  // Boost places its own record below ours
   whole.size = static_cast<std::size_t>(record_address - stack.bottom);
   boost::context::preallocated below_record(record_address, whole.size, whole);
-  fc->continuation = boost::context::fiber(
-      std::allocator_arg, below_record, borrowed_stack{},
-      [fc](boost::context::fiber&& resumer) -> boost::context::fiber {
-        fc->resumer = std::move(resumer);
-        sanitizer_first_entry(fc->sanitizer);
-        run_task_to_completion(fc->first_task);
-        fc->reason = switch_reason::finished;
-        sanitizer_before_exit(fc->sanitizer);
-        return std::move(fc->resumer);
-      });
+  fc->continuation =
+      boost::context::fiber(std::allocator_arg, below_record, borrowed_stack{},
+                            [fc](boost::context::fiber&& resumer) -> boost::context::fiber {
+                              fc->resumer = std::move(resumer);
+                              sanitizer_first_entry(fc->sanitizer);
+                              run_task_to_completion(fc->first_task);
+                              fc->reason = switch_reason::finished;
+                              sanitizer_before_exit(fc->sanitizer);
+                              return std::move(fc->resumer);
+                            });
   return fc;
 }
 
@@ -99,9 +99,7 @@ bool stack_has_room(const fiber_context* fc, std::size_t bytes) noexcept {
 }
 
 namespace {
-__attribute__((noinline)) fiber_context* noinline_current_fiber() noexcept {
-  return running_fiber;
-}
+__attribute__((noinline)) fiber_context* noinline_current_fiber() noexcept { return running_fiber; }
 }  // namespace
 
 }  // namespace grove::detail

@@ -5,11 +5,10 @@
 // still sees its own caught exceptions.
 #pragma once
 
+#include <boost/context/fiber.hpp>
 #include <grove/detail/sanitizer.hpp>
 
 #include "fiber/stack_pool.hpp"
-
-#include <boost/context/fiber.hpp>
 
 namespace grove::detail {
 
@@ -28,10 +27,10 @@ struct fiber_context {
   boost::context::fiber continuation;  // the fiber while it is suspended
   boost::context::fiber resumer;       // the worker to switch back to, while it runs
   stack_memory stack;
-  task* first_task = nullptr;          // the task it was created to run
-  task* switching_task = nullptr;      // the task on whose behalf it last switched out
+  task* first_task = nullptr;      // the task it was created to run
+  task* switching_task = nullptr;  // the task on whose behalf it last switched out
   switch_reason reason = switch_reason::finished;
-  exception_state saved_exceptions;    // this fiber's exception state while suspended
+  exception_state saved_exceptions;  // this fiber's exception state while suspended
   sanitizer_fiber sanitizer;
 };
 

@@ -3,8 +3,6 @@
 // stack (the faulting stack has no room left), recognises a guard-page address, names the stack
 // size, and dies with the default action. Any other SIGSEGV goes to the handler installed before
 // grove's, or to the default action.
-#include "fiber/stack_pool.hpp"
-
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -12,6 +10,8 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+
+#include "fiber/stack_pool.hpp"
 
 namespace grove::detail {
 namespace {

@@ -1,17 +1,15 @@
 // Nurseries: opening, spawning, joining (with inline execution of the owner's own children),
 // error collection and reporting (API.md §2, §10 rules 2 and 3), and start()/started().
-#include "nursery/nursery_core.hpp"
+#include <algorithm>
+#include <grove/errors.hpp>
+#include <mutex>
 
 #include "cancel/cancel_tree.hpp"
 #include "fiber/fiber_context.hpp"
+#include "nursery/nursery_core.hpp"
 #include "scheduler/runtime_core.hpp"
 #include "scheduler/worker.hpp"
 #include "task/task.hpp"
-
-#include <grove/errors.hpp>
-
-#include <algorithm>
-#include <mutex>
 
 namespace grove::detail {
 namespace {
@@ -70,7 +68,8 @@ void run_own_children_inline(nursery_core& n, task* self) {
     if (fc == nullptr || !stack_has_room(fc, inline_stack_reserve(*n.runtime))) return;
     task* next = here->take_local();
     if (next == nullptr) return;
-    if (next->parent_nursery != &n || next->state.load(std::memory_order_relaxed) != run_state::fresh) {
+    if (next->parent_nursery != &n ||
+        next->state.load(std::memory_order_relaxed) != run_state::fresh) {
       here->put_back(next);
       return;
     }
@@ -108,8 +107,7 @@ void join(nursery_core& n, task* self) {
 
 }  // namespace
 
-nursery_core::nursery_core(task* opener)
-    : owner(opener), runtime(opener->runtime), facade(this) {}
+nursery_core::nursery_core(task* opener) : owner(opener), runtime(opener->runtime), facade(this) {}
 
 void nursery_core::record_error(std::exception_ptr error) noexcept {
   {

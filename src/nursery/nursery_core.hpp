@@ -15,18 +15,17 @@
 // cannot return while a child is still cancelling through the nursery's node.
 #pragma once
 
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
 #include <grove/cancel.hpp>
 #include <grove/detail/spin_lock.hpp>
 #include <grove/nursery.hpp>
-
-#include "task/park.hpp"
-
-#include <atomic>
-#include <cstdint>
-#include <cstddef>
-#include <exception>
 #include <semaphore>
 #include <vector>
+
+#include "task/park.hpp"
 
 namespace grove::detail {
 
@@ -49,11 +48,11 @@ struct nursery_core {
   }
 
   grove::cancel_scope scope;
-  std::atomic<std::uint64_t> live{0};  // unfinished children | owner_waiting
-  waiter* join_waiter = nullptr;       // published by the owner's CAS on `live`
+  std::atomic<std::uint64_t> live{0};      // unfinished children | owner_waiting
+  waiter* join_waiter = nullptr;           // published by the owner's CAS on `live`
   std::atomic<bool> saw_cancelled{false};  // some child raised `cancelled`
-  spin_lock lock;                      // guards the listed children and errors
-  task* first_child = nullptr;         // listed children (see task::listed)
+  spin_lock lock;                          // guards the listed children and errors
+  task* first_child = nullptr;             // listed children (see task::listed)
   std::vector<std::exception_ptr> errors;  // in order of occurrence
   task* owner;
   nursery_core* enclosing = nullptr;  // the owner's next outer open nursery

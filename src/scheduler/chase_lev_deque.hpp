@@ -12,12 +12,12 @@
 // still be reading the old one; growth doubles, so they add up to less than the live array.
 #pragma once
 
-#include "support/fence.hpp"
-
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
+
+#include "support/fence.hpp"
 
 namespace grove::detail {
 

@@ -11,10 +11,10 @@
 // Sleeping is std::atomic<uint32_t>::wait, a futex on Linux: an idle worker uses no CPU.
 #pragma once
 
-#include "support/fence.hpp"
-
 #include <atomic>
 #include <cstdint>
+
+#include "support/fence.hpp"
 
 namespace grove::detail {
 

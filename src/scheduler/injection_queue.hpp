@@ -4,11 +4,11 @@
 // colder than the per-worker deques, and a lock keeps the queue unbounded and simple.
 #pragma once
 
-#include "task/task.hpp"
-
 #include <atomic>
 #include <cstddef>
 #include <mutex>
+
+#include "task/task.hpp"
 
 namespace grove::detail {
 

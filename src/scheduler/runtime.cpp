@@ -8,20 +8,18 @@
 //
 // The io_context is driven by one internal thread for the runtime's whole life (API.md §10
 // rule 9): timer and I/O completions run there and wake tasks through the injection queue.
-#include "scheduler/runtime_core.hpp"
-
-#include "nursery/nursery_core.hpp"
-#include "scheduler/worker.hpp"
-#include "task/task.hpp"
-
-#include <grove/errors.hpp>
-
 #include <pthread.h>
 #include <sched.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <grove/errors.hpp>
+
+#include "nursery/nursery_core.hpp"
+#include "scheduler/runtime_core.hpp"
+#include "scheduler/worker.hpp"
+#include "task/task.hpp"
 
 namespace grove {
 namespace detail {

@@ -2,22 +2,20 @@
 // on, the stack allocator, the io_context and its thread, and the registry of root tasks.
 #pragma once
 
-#include <grove/runtime.hpp>
-
-#include "fiber/stack_pool.hpp"
-#include "scheduler/event_count.hpp"
-#include "scheduler/injection_queue.hpp"
-#include "scheduler/stats.hpp"
-
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-
-#include <atomic>
+#include <grove/runtime.hpp>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
+
+#include "fiber/stack_pool.hpp"
+#include "scheduler/event_count.hpp"
+#include "scheduler/injection_queue.hpp"
+#include "scheduler/stats.hpp"
 
 namespace grove::detail {
 

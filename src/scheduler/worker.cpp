@@ -13,15 +13,15 @@
 // resume a fiber that is still running.
 #include "scheduler/worker.hpp"
 
-#include "fiber/fiber_context.hpp"
-#include "scheduler/runtime_core.hpp"
-#include "nursery/nursery_core.hpp"
-#include "task/task.hpp"
-
 #include <pthread.h>
 
 #include <cstdio>
 #include <string>
+
+#include "fiber/fiber_context.hpp"
+#include "nursery/nursery_core.hpp"
+#include "scheduler/runtime_core.hpp"
+#include "task/task.hpp"
 
 namespace grove::detail {
 namespace {

@@ -3,13 +3,13 @@
 // described at the top of worker.cpp.
 #pragma once
 
+#include <cstdint>
+#include <thread>
+
 #include "fiber/stack_pool.hpp"
 #include "scheduler/chase_lev_deque.hpp"
 #include "scheduler/injection_queue.hpp"
 #include "scheduler/stats.hpp"
-
-#include <cstdint>
-#include <thread>
 
 namespace grove::detail {
 
@@ -27,7 +27,7 @@ class worker {
   // Owner thread only.
   void push_local(task* t);  // a new or woken task: LIFO, stealable; wakes a sleeper if any
   void put_back(task* t) { deque_.push(t); }  // a task just taken, returned unrun
-  void push_yielded(task* t);  // FIFO behind other ready tasks; also stealable
+  void push_yielded(task* t);                 // FIFO behind other ready tasks; also stealable
   task* take_local() noexcept { return deque_.take(); }
 
   // Any thread.

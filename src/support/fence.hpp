@@ -5,9 +5,8 @@
 // as the fence pairs they replace (Dekker-style store/fence/load on both sides).
 #pragma once
 
-#include <grove/detail/sanitizer.hpp>
-
 #include <atomic>
+#include <grove/detail/sanitizer.hpp>
 
 namespace grove::detail {
 

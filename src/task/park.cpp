@@ -3,9 +3,9 @@
 
 #include "cancel/cancel_tree.hpp"
 #include "fiber/fiber_context.hpp"
+#include "nursery/nursery_core.hpp"
 #include "scheduler/runtime_core.hpp"
 #include "scheduler/worker.hpp"
-#include "nursery/nursery_core.hpp"
 #include "task/task.hpp"
 
 namespace grove::detail {
@@ -37,8 +37,7 @@ void leave_parking(task* self) {
 
 }  // namespace
 
-wait_outcome park_unless_done(waiter& w, const char* what, bool (*publish)(void*),
-                              void* context) {
+wait_outcome park_unless_done(waiter& w, const char* what, bool (*publish)(void*), void* context) {
   task* self = current_task();
   enter_parking(self, w, what);
   if (!publish(context)) {
@@ -77,7 +76,10 @@ wait_outcome park(waiter& w, spin_lock& guard, park_options options) {
   if (options.cancellable) unregister_parked(self);
   leave_parking(self);
   const wait_outcome outcome = w.outcome.load(std::memory_order_acquire);
-  if (outcome == wait_outcome::cancelled && w.list != nullptr) {
+  if (outcome == wait_outcome::cancelled) {
+    // Always under the guard: a waker holding it may still be looking at this waiter (it lost
+    // the decision to the canceller); taking the guard waits for it to let go before the waiter,
+    // on this stack, dies with the frame.
     guard.lock();
     if (w.list != nullptr) w.list->remove(w);
     guard.unlock();
@@ -115,11 +117,36 @@ bool signal(waiter& w) noexcept {
   return true;
 }
 
-bool signal_first(wait_list& list) noexcept {
-  while (waiter* w = list.pop_front()) {
-    if (signal(*w)) return true;
+// Decide first, unlink only the waiters we win: a cancelled waiter is left for its owner to
+// remove under the same lock, so no waker writes to a waiter whose owner may be leaving.
+waiter* take_first_live(wait_list& list) noexcept {
+  for (waiter* w = list.front(); w != nullptr; w = w->next) {
+    if (w->transition_to_signalled()) {
+      list.remove(*w);
+      return w;
+    }
   }
-  return false;
+  return nullptr;
+}
+
+bool signal_first(wait_list& list) noexcept {
+  waiter* w = take_first_live(list);
+  if (w == nullptr) return false;
+  wake(w->owner);
+  return true;
+}
+
+void signal_all(wait_list& list) noexcept {
+  waiter* w = list.front();
+  while (w != nullptr) {
+    waiter* next = w->next;  // read first: once woken, w's owner may destroy it
+    if (w->transition_to_signalled()) {
+      task* owner = w->owner;
+      list.remove(*w);
+      wake(owner);
+    }
+    w = next;
+  }
 }
 
 void yield_current(task* t) {

@@ -47,9 +47,16 @@ void wake(task* t) noexcept;
 // Does not touch w after waking (the owner may return and destroy it at once).
 bool signal(waiter& w) noexcept;
 
-// Pops and signals the first waiter of `list` that is not already cancelled; false if none.
-// The caller holds the list's lock.
+// Decides `signalled` for the longest waiter of `list` whose cancellation has not won, and
+// unlinks it; null if there is none. The caller holds the list's lock, may then hand the waiter
+// its resource (the owner cannot run before it is woken), and must wake w->owner last.
+// Cancelled waiters stay linked until their owners unlink them under the lock: no waker ever
+// writes to a waiter it did not win.
+waiter* take_first_live(wait_list& list) noexcept;
+// take_first_live + wake; false if no live waiter. The caller holds the list's lock.
 bool signal_first(wait_list& list) noexcept;
+// Wakes every live waiter of `list`. The caller holds the list's lock.
+void signal_all(wait_list& list) noexcept;
 
 // Suspends the current task and puts it at the back of its worker's run queue.
 void yield_current(task* t);

@@ -1,14 +1,13 @@
 // Task records: the current-task pointer, allocation, and running a task to its end.
 #include "task/task.hpp"
 
+#include <grove/errors.hpp>
+#include <new>
+#include <string>
+
 #include "nursery/nursery_core.hpp"
 #include "scheduler/runtime_core.hpp"
 #include "scheduler/worker.hpp"
-
-#include <grove/errors.hpp>
-
-#include <new>
-#include <string>
 
 namespace grove::detail {
 namespace {

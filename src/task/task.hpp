@@ -3,12 +3,11 @@
 // of the parent that is joining it. Private to src/.
 #pragma once
 
-#include <grove/detail/cancel_node.hpp>
-#include <grove/nursery.hpp>
-
 #include <atomic>
 #include <cstdint>
 #include <exception>
+#include <grove/detail/cancel_node.hpp>
+#include <grove/nursery.hpp>
 
 namespace grove::detail {
 
@@ -73,7 +72,7 @@ struct task : task_header {
   std::atomic<const char*> parked_on{nullptr};
 
   // ---- completion ----
-  root_wait* root = nullptr;          // run()'s caller, for a root task
+  root_wait* root = nullptr;            // run()'s caller, for a root task
   start_wait* pending_start = nullptr;  // start()'s caller until started()
 };
 

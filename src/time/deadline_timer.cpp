@@ -1,13 +1,12 @@
 // Scope deadlines on Asio timers; see deadline_timer.hpp.
 #include "time/deadline_timer.hpp"
 
-#include "cancel/cancel_tree.hpp"
-#include "scheduler/runtime_core.hpp"
-
 #include <boost/asio/steady_timer.hpp>
-
 #include <memory>
 #include <mutex>
+
+#include "cancel/cancel_tree.hpp"
+#include "scheduler/runtime_core.hpp"
 
 namespace grove::detail {
 
@@ -16,8 +15,8 @@ struct deadline_timer {
   // `node` null) or even after the node's memory is gone (it only touches this state).
   struct shared_state {
     explicit shared_state(boost::asio::io_context& io, cancel_node* n) : node(n), timer(io) {}
-    std::mutex mutex;      // guards node and every use of timer
-    cancel_node* node;     // null once the node has left
+    std::mutex mutex;   // guards node and every use of timer
+    cancel_node* node;  // null once the node has left
     boost::asio::steady_timer timer;
   };
   std::shared_ptr<shared_state> state;
@@ -29,7 +28,8 @@ clock::time_point deadline_of(const cancel_node& node) noexcept {
   return clock::time_point(clock::duration(node.deadline_ticks.load(std::memory_order_acquire)));
 }
 
-void wait_for_deadline(const std::shared_ptr<deadline_timer::shared_state>& state, clock::time_point when) {
+void wait_for_deadline(const std::shared_ptr<deadline_timer::shared_state>& state,
+                       clock::time_point when) {
   // Caller holds state->mutex. Re-arming cancels the previous wait (its handler sees
   // operation_aborted).
   state->timer.expires_at(when);

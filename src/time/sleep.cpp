@@ -2,17 +2,15 @@
 // timer's state is shared with its handler, which may run after a cancelled sleeper has left;
 // the handler only touches the waiter under the state's lock, and a leaving sleeper clears it
 // under the same lock.
+#include <boost/asio/steady_timer.hpp>
 #include <grove/time.hpp>
+#include <memory>
+#include <mutex>
 
 #include "cancel/cancel_tree.hpp"
 #include "scheduler/runtime_core.hpp"
 #include "task/park.hpp"
 #include "task/task.hpp"
-
-#include <boost/asio/steady_timer.hpp>
-
-#include <memory>
-#include <mutex>
 
 namespace grove {
 namespace detail {
@@ -20,8 +18,8 @@ namespace {
 
 struct sleep_state {
   explicit sleep_state(boost::asio::io_context& io) : timer(io) {}
-  spin_lock lock;               // guards sleeper
-  waiter* sleeper = nullptr;    // null once the sleeper left or was signalled
+  spin_lock lock;             // guards sleeper
+  waiter* sleeper = nullptr;  // null once the sleeper left or was signalled
   boost::asio::steady_timer timer;
 };
 

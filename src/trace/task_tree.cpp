@@ -6,15 +6,15 @@
 // The dump takes them top-down (roots mutex, then each nursery's lock while listing its
 // children), the same parent-before-child order every other path uses, so it cannot deadlock
 // and sees no record freed under it.
-#include "cancel/cancel_tree.hpp"
-#include "nursery/nursery_core.hpp"
-#include "scheduler/runtime_core.hpp"
-#include "task/task.hpp"
-
 #include <mutex>
 #include <ostream>
 #include <string>
 #include <vector>
+
+#include "cancel/cancel_tree.hpp"
+#include "nursery/nursery_core.hpp"
+#include "scheduler/runtime_core.hpp"
+#include "task/task.hpp"
 
 namespace grove {
 namespace detail {

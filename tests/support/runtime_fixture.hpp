@@ -1,9 +1,8 @@
 // Shared helpers for grove's tests.
 #pragma once
 
-#include <grove/grove.hpp>
-
 #include <chrono>
+#include <grove/grove.hpp>
 
 namespace grove_test {
 

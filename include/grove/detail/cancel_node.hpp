@@ -4,11 +4,10 @@
 // tasks) are created lazily, only when a task parks, so entering a scope costs no lock.
 #pragma once
 
-#include <grove/detail/spin_lock.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <grove/detail/spin_lock.hpp>
 
 namespace grove::detail {
 

@@ -34,11 +34,11 @@ namespace grove::detail {
 
 // Per-fiber sanitizer state.
 struct sanitizer_fiber {
-  void* asan_fake_stack = nullptr;        // the fiber's fake stack while it is switched out
-  const void* resumer_bottom = nullptr;   // the stack that resumed it (a worker's)
+  void* asan_fake_stack = nullptr;       // the fiber's fake stack while it is switched out
+  const void* resumer_bottom = nullptr;  // the stack that resumed it (a worker's)
   std::size_t resumer_size = 0;
-  void* tsan_fiber = nullptr;             // TSan's handle for this fiber
-  void* tsan_resumer = nullptr;           // TSan's handle for the worker that resumed it
+  void* tsan_fiber = nullptr;    // TSan's handle for this fiber
+  void* tsan_resumer = nullptr;  // TSan's handle for the worker that resumed it
 };
 
 inline void sanitizer_create(sanitizer_fiber& s) noexcept {

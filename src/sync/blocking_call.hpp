@@ -1,0 +1,30 @@
+// What every waiting call of sync/ and channel/ shares: its entry (it needs a task and is a
+// checkpoint, API.md §10 rules 4 and 5) and its park (a cancelled park throws). The waker's side
+// of a hand-off is take_first_live / signal_first / signal_all in task/park.hpp.
+#pragma once
+
+#include <grove/cancel.hpp>
+
+#include "cancel/cancel_tree.hpp"
+#include "task/park.hpp"
+#include "task/task.hpp"
+
+namespace grove::detail {
+
+// usage_error outside a task; `cancelled` in a cancelled task, before the call takes effect.
+inline task* enter_blocking_call(const char* what) {
+  task* self = require_task(what);
+  if (task_cancel_requested(self)) throw cancelled{};
+  return self;
+}
+
+// The caller has linked `w` in a list guarded by `guard`, which it holds. Releases `guard`.
+// Returns once a waker decided `w` (signalled); throws `cancelled` if the task's cancellation
+// decided it first (park() has then unlinked it).
+inline void park_or_throw(waiter& w, spin_lock& guard, const char* what) {
+  if (park(w, guard, {.cancellable = true, .what = what}) == wait_outcome::cancelled) {
+    throw cancelled{};
+  }
+}
+
+}  // namespace grove::detail

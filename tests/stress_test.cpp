@@ -1,4 +1,6 @@
-// Seeded stress test: random trees of nurseries, cancel scopes, failures, sleeps and checkpoints,
+// Seeded stress test: random trees of nurseries, cancel scopes, failures, sleeps, checkpoints,
+// channel traffic (a producer and a consumer over a random capacity) and lock traffic (tasks
+// incrementing a plain counter under a grove::mutex),
 // built from a seed, run on two workers, and checked against a sequential model of what must
 // happen whatever the interleaving: which errors surface (and how they are grouped), and which
 // scopes report cancelled_caught() where that is decided by the rules alone.
@@ -11,10 +13,13 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <grove/grove.hpp>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -25,7 +30,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-enum class kind { fail, park, work, nap, nursery, scope };
+enum class kind { fail, park, work, nap, nursery, scope, channel, lock };
 enum class scope_kind { plain, self_cancel, deadline_zero, deadline_short, shielded_self_cancel };
 enum class tri { no, yes, unknown };
 
@@ -90,7 +95,9 @@ class generator {
         leaf->checkpoints = pick(4);
         return leaf;
       case 3:
-        leaf->what = kind::nap;
+        leaf->what = static_cast<kind>(std::array{kind::nap, kind::channel, kind::lock}[pick(3)]);
+        leaf->checkpoints = 1 + pick(20);  // channel: values; lock: rounds per task
+        leaf->id = pick(4);                // channel: capacity class; lock: extra tasks
         return leaf;
       case 4:
         return nursery(depth, doomed);
@@ -131,6 +138,8 @@ bool raises_cancelled(const node& n) {
   switch (n.what) {
     case kind::park:
     case kind::nap:
+    case kind::channel:  // receive / lock are checkpoints even when they need not wait
+    case kind::lock:
       return true;
     case kind::work:
       return n.checkpoints > 0;
@@ -167,6 +176,8 @@ model_result model(const node& n, bool outer_cancelled, std::vector<tri>& caught
     case kind::park:
     case kind::work:
     case kind::nap:
+    case kind::channel:
+    case kind::lock:
       return {};
     case kind::nursery: {
       std::vector<std::string> errors;
@@ -204,7 +215,8 @@ model_result model(const node& n, bool outer_cancelled, std::vector<tri>& caught
 
 std::string print(const node& n, int depth) {
   std::string pad(static_cast<std::size_t>(depth) * 2, ' ');
-  static const char* kinds[] = {"fail", "park", "work", "nap", "nursery", "scope"};
+  static const char* kinds[] = {"fail",    "park",  "work",    "nap",
+                                "nursery", "scope", "channel", "lock"};
   static const char* scopes[] = {"plain", "self_cancel", "deadline_zero", "deadline_short",
                                  "shielded_self_cancel"};
   std::string s = pad + kinds[static_cast<int>(n.what)];
@@ -217,6 +229,72 @@ std::string print(const node& n, int depth) {
 }
 
 // ---- running a tree ----
+
+// A producer sends 1..values, a consumer receives until end_of_channel. Unless the producer was
+// cut short by a cancellation, every value must arrive exactly once, in order; a mismatch is an
+// error the model does not expect, so the tree fails.
+void channel_traffic(int values, int capacity_class) {
+  static constexpr std::size_t capacities[] = {0, 1, 3, grove::unbounded};
+  auto [tx, rx] = grove::open_channel<int>(capacities[capacity_class]);
+  bool producer_completed = false;
+  std::atomic<bool> consumer_cancelled{false};
+  grove::open_nursery([&](grove::nursery& n) {
+    n.start_soon(
+        [&producer_completed, &consumer_cancelled, values](grove::sender<int> out) {
+          try {
+            for (int v = 1; v <= values; ++v) out.send(v);
+          } catch (const grove::broken_resource_error&) {
+            // Legitimate only when the consumer was cancelled and closed its end while we were
+            // blocked in send (rule 6: closing the last receiver wakes senders this way).
+            if (!consumer_cancelled.load()) throw;
+            return;
+          }
+          producer_completed = true;
+        },
+        std::move(tx));
+    n.start_soon(
+        [&producer_completed, &consumer_cancelled, values](grove::receiver<int> in) {
+          int expected = 1;
+          try {
+            for (int v : in) {
+              if (v != expected++) throw std::logic_error("channel: out of order or duplicated");
+            }
+          } catch (const grove::cancelled&) {
+            consumer_cancelled = true;  // before our end closes (when this task's arguments die)
+            throw;
+          }
+          // The producer's last send happened before end_of_channel reached us.
+          if (producer_completed && expected != values + 1) {
+            throw std::logic_error("channel: values lost");
+          }
+        },
+        std::move(rx));
+  });
+}
+
+// `tasks` tasks each add 1 to a plain counter `rounds` times under a grove::mutex, with a
+// checkpoint inside the critical section. Unless cancelled, the total must be exact.
+void lock_traffic(int rounds, int tasks) {
+  grove::mutex m;
+  long counter = 0;
+  std::atomic<int> completed{0};
+  grove::open_nursery([&](grove::nursery& n) {
+    for (int t = 0; t < tasks; ++t) {
+      n.start_soon([&] {
+        for (int r = 0; r < rounds; ++r) {
+          std::scoped_lock hold(m);
+          const long seen = counter;
+          grove::checkpoint();
+          counter = seen + 1;
+        }
+        completed.fetch_add(1);
+      });
+    }
+  });
+  if (completed.load() == tasks && counter != static_cast<long>(rounds) * tasks) {
+    throw std::logic_error("lock: lost updates");
+  }
+}
 
 struct run_state {
   std::vector<std::unique_ptr<grove::cancel_scope>> scopes;
@@ -234,6 +312,12 @@ void execute(const node& n, run_state& state) {
       return;
     case kind::nap:
       grove::sleep_for(20us);
+      return;
+    case kind::channel:
+      channel_traffic(n.checkpoints, n.id);
+      return;
+    case kind::lock:
+      lock_traffic(n.checkpoints, 2 + n.id);
       return;
     case kind::nursery:
       grove::open_nursery([&](grove::nursery& nursery) {

@@ -213,19 +213,23 @@ model_result model(const node& n, bool outer_cancelled, std::vector<tri>& caught
   return {};
 }
 
-std::string print(const node& n, int depth) {
-  std::string pad(static_cast<std::size_t>(depth) * 2, ' ');
+void print(const node& n, int depth, std::ostringstream& out) {
   static const char* kinds[] = {"fail",    "park",  "work",    "nap",
                                 "nursery", "scope", "channel", "lock"};
   static const char* scopes[] = {"plain", "self_cancel", "deadline_zero", "deadline_short",
                                  "shielded_self_cancel"};
-  std::string s = pad + kinds[static_cast<int>(n.what)];
-  if (n.what == kind::fail || n.what == kind::scope) s += " " + std::to_string(n.id);
-  if (n.what == kind::scope) s += std::string(" ") + scopes[static_cast<int>(n.scope)];
-  if (n.what == kind::work) s += " x" + std::to_string(n.checkpoints);
-  s += "\n";
-  for (const auto& c : n.children) s += print(*c, depth + 1);
-  return s;
+  out << std::string(static_cast<std::size_t>(depth) * 2, ' ') << kinds[static_cast<int>(n.what)];
+  if (n.what == kind::fail || n.what == kind::scope) out << ' ' << n.id;
+  if (n.what == kind::scope) out << ' ' << scopes[static_cast<int>(n.scope)];
+  if (n.what == kind::work) out << " x" << n.checkpoints;
+  out << '\n';
+  for (const auto& c : n.children) print(*c, depth + 1, out);
+}
+
+std::string print(const node& n) {
+  std::ostringstream out;
+  print(n, 0, out);
+  return out.str();
 }
 
 // ---- running a tree ----
@@ -409,7 +413,7 @@ TEST_CASE("random nursery trees end as the sequential model says, whatever the i
       FAIL_CHECK("stress tree seed=" << seed << " (rerun with GROVE_STRESS_SEED=" << seed
                                      << " GROVE_STRESS_COUNT=1): expected '" << expected
                                      << "', got '" << actual << "';" << caught_mismatches << "\n"
-                                     << print(*tree, 0));
+                                     << print(*tree));
     }
   }
   CHECK(failures == 0);

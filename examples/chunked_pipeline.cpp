@@ -26,7 +26,7 @@
 namespace {
 
 struct settings {
-  long n = 3000;  // rows of each chunk's random matrix; also each chunk's length
+  long n = 10000;  // the seed's rand(10000, 10000); also each chunk's length
   long chunks = 8;
   unsigned workers = 0;  // 0: every CPU we may run on
   unsigned long long seed = 2024;
@@ -37,7 +37,7 @@ struct settings {
                "%s: %s\n"
                "usage: %s [--n N] [--chunks C] [--workers W] [--seed S]\n"
                "  --n N        each chunk computes sum(rand(N, len(chunk)) * chunk); data has N*C "
-               "values (default 3000)\n"
+               "values (default 10000, as the seed)\n"
                "  --chunks C   number of chunks, as np.array_split(data, C) (default 8)\n"
                "  --workers W  grove workers (default: the CPUs this process may use)\n"
                "  --seed S     random seed (default 2024)\n",
@@ -132,10 +132,11 @@ int main(int argc, char** argv) {
   grove::runtime rt{grove::runtime_options{.workers = s.workers}};
   std::printf("grove chunked pipeline: %ld chunks, each sum(rand(%ld, %ld) * chunk), %u workers\n",
               s.chunks, s.n, s.n, rt.worker_count());
-  std::printf("(random matrices are streamed one row at a time: %.1f MiB instead of %.1f MiB)\n",
-              static_cast<double>(s.n) * 8.0 * static_cast<double>(rt.worker_count()) / (1 << 20),
-              static_cast<double>(s.n) * static_cast<double>(s.n) * 8.0 *
-                  static_cast<double>(s.chunks) / (1 << 20));
+  std::printf(
+      "(random matrices are streamed one row at a time: %.0f KiB in use instead of %.0f MiB)\n",
+      static_cast<double>(s.n) * 8.0 * static_cast<double>(rt.worker_count()) / 1024.0,
+      static_cast<double>(s.n) * static_cast<double>(s.n) * 8.0 * static_cast<double>(s.chunks) /
+          (1 << 20));
 
   progress_bar progress(s.chunks, ::isatty(STDERR_FILENO) != 0);
   const auto parallel_start = std::chrono::steady_clock::now();

@@ -110,7 +110,8 @@ class chase_lev_deque {
     return steal_result::success;
   }
 
-  // Approximate; any thread. Used only to decide whether a sleeping worker should look again.
+  // Any thread, approximate. On the owner's thread an answer of "empty" is exact: bottom_ is
+  // its own, and a stale top_ can only be smaller than the real one.
   bool looks_empty() const noexcept {
     return bottom_.load(std::memory_order_relaxed) <= top_.load(std::memory_order_relaxed);
   }

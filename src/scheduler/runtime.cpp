@@ -11,6 +11,8 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <boost/asio/post.hpp>
+
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -81,6 +83,25 @@ void runtime_core::schedule_new(task* t) {
 }
 
 void runtime_core::schedule_woken(task* t) { schedule_new(t); }
+
+void runtime_core::cancel_timer_soon(std::shared_ptr<boost::asio::steady_timer> timer) {
+  bool post_batch = false;
+  {
+    std::lock_guard guard(timers_to_cancel_mutex_);
+    timers_to_cancel_.push_back(std::move(timer));
+    post_batch = !std::exchange(cancel_batch_posted_, true);
+  }
+  if (!post_batch) return;
+  boost::asio::post(io_, [this] {
+    std::vector<std::shared_ptr<boost::asio::steady_timer>> batch;
+    {
+      std::lock_guard guard(timers_to_cancel_mutex_);
+      batch.swap(timers_to_cancel_);
+      cancel_batch_posted_ = false;
+    }
+    for (const auto& t : batch) t->cancel();
+  });
+}
 
 runtime_stats runtime_core::stats() const {
   runtime_stats s;

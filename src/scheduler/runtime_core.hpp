@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <grove/runtime.hpp>
 #include <memory>
 #include <mutex>
@@ -45,6 +46,10 @@ class runtime_core {
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
   runtime_stats stats() const;
 
+  // Cancels `timer` on the io thread, batched: a cancelled sleeper must not pay a reactor
+  // interruption (a syscall and a lock fight with the io thread) for its timer.
+  void cancel_timer_soon(std::shared_ptr<boost::asio::steady_timer> timer);
+
   // Root tasks (for dump_task_tree); guarded by roots_mutex().
   std::mutex& roots_mutex() noexcept { return roots_mutex_; }
   void add_root(task* t);
@@ -66,6 +71,10 @@ class runtime_core {
   std::vector<task*> roots_;
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> io_work_;
+  // Timers waiting for cancel_timer_soon's batch (declared after io_: destroyed before it).
+  std::mutex timers_to_cancel_mutex_;
+  std::vector<std::shared_ptr<boost::asio::steady_timer>> timers_to_cancel_;
+  bool cancel_batch_posted_ = false;
   std::thread io_thread_;
 };
 

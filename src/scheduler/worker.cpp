@@ -93,11 +93,13 @@ bool worker::try_steal_from(task*& out) noexcept {
 }
 
 void worker::push_yielded(task* t) {
+  // No wake-up: this worker is awake and about to look at this queue itself; a sleeping worker
+  // would only race it for the task (idle workers still steal it when they look).
   yielded_.push(t);
-  runtime_->notify_work();
 }
 
 task* worker::take_yielded() noexcept {
+  if (yielded_.looks_empty()) return nullptr;  // exact for the owner: only it pushes
   task* t = nullptr;
   return steal_with_retries(yielded_, t) ? t : nullptr;
 }
@@ -130,7 +132,9 @@ task* worker::find_task() {
     if (task* t = runtime_->injection().pop()) return t;
     if (task* t = take_yielded()) return t;
   }
-  if (task* t = deque_.take()) return t;
+  if (!deque_.looks_empty()) {
+    if (task* t = deque_.take()) return t;
+  }
   if (task* t = take_yielded()) return t;
   if (task* t = search_other_queues()) return t;
   return park_until_work();

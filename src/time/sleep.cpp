@@ -64,7 +64,10 @@ void sleep_until(clock::time_point deadline) {
       std::lock_guard guard(state->lock);
       state->sleeper = nullptr;
     }
-    state->timer.cancel();
+    // The timer's handler now finds no sleeper; cancelling it only frees the io_context of a
+    // pending wait, so it is batched onto the io thread.
+    self->runtime->cancel_timer_soon(
+        std::shared_ptr<boost::asio::steady_timer>(state, &state->timer));
     throw cancelled{};
   }
 }

@@ -18,11 +18,18 @@ namespace {
 
 thread_local fiber_context* running_fiber = nullptr;
 
-// Swaps the thread's exception globals with `saved`. The layout (a pointer to the caught
-// exception stack, then the uncaught count) is libsupc++'s and libc++abi's.
-void swap_exception_state(exception_state& saved) noexcept {
-  auto* globals = reinterpret_cast<exception_state*>(__cxxabiv1::__cxa_get_globals());
-  std::swap(*globals, saved);
+// The calling thread's exception globals. Only ever called on a worker's own stack (never on a
+// fiber, which may migrate), so caching the per-thread address is safe and saves a TLS lookup
+// on every switch. The layout (a pointer to the caught-exception stack, then the uncaught
+// count) is libsupc++'s and libc++abi's.
+exception_state* thread_exception_state() noexcept {
+  thread_local exception_state* const globals =
+      reinterpret_cast<exception_state*>(__cxxabiv1::__cxa_get_globals());
+  return globals;
+}
+
+void swap_exception_state(exception_state* thread_state, exception_state& saved) noexcept {
+  std::swap(*thread_state, saved);
 }
 
 // Boost.Context's stack allocator concept; grove owns the stacks, so deallocate does nothing.
@@ -64,13 +71,14 @@ fiber_context* create_fiber(stack_memory stack, task* first) {
 
 void resume_fiber(fiber_context* fc, stack_memory* finished) {
   void* worker_fake_stack = nullptr;
-  swap_exception_state(fc->saved_exceptions);
+  exception_state* const thread_state = thread_exception_state();
+  swap_exception_state(thread_state, fc->saved_exceptions);
   sanitizer_before_resume(fc->sanitizer, &worker_fake_stack, fc->stack.bottom, fc->stack.size);
   running_fiber = fc;
   boost::context::fiber back = std::move(fc->continuation).resume();
   running_fiber = nullptr;
   sanitizer_after_resume(worker_fake_stack);
-  swap_exception_state(fc->saved_exceptions);
+  swap_exception_state(thread_state, fc->saved_exceptions);
   if (!back) {
     // Finished: Boost has already destroyed its record on the way out.
     sanitizer_destroy(fc->sanitizer);

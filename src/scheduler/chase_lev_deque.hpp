@@ -110,6 +110,25 @@ class chase_lev_deque {
     return steal_result::success;
   }
 
+  // steal() for a deque used as a FIFO: its owner pushes but never calls take(), and everybody,
+  // the owner included, consumes from the top. Then bottom_ only grows, and the fence that
+  // steal() needs against a concurrent take() (which moves bottom_ down) has nothing to order:
+  // the acquire load of bottom_ (pairs with push()'s release) is enough.
+  steal_result steal_from_fifo(T& out) noexcept {
+    std::int64_t t = top_.load(std::memory_order_acquire);
+    const std::int64_t b = bottom_.load(std::memory_order_acquire);
+    if (t >= b) return steal_result::empty;
+    ring* a = array_.load(std::memory_order_acquire);
+    T x = a->get(t);
+    // acq_rel: the decision against other consumers (seq_cst is only needed against take()).
+    if (!top_.compare_exchange_strong(t, t + 1, std::memory_order_acq_rel,
+                                      std::memory_order_relaxed)) {
+      return steal_result::lost_race;
+    }
+    out = x;
+    return steal_result::success;
+  }
+
   // Any thread, approximate. On the owner's thread an answer of "empty" is exact: bottom_ is
   // its own, and a stale top_ can only be smaller than the real one.
   bool looks_empty() const noexcept {

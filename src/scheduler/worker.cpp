@@ -73,9 +73,12 @@ void worker::push_local(task* t) {
 }
 
 namespace {
+// A few attempts: losing a race means another thread made progress, not that the queue is empty.
+// `steal` is chase_lev_deque::steal, or steal_from_fifo for the yield queues.
+template <auto steal>
 bool steal_with_retries(chase_lev_deque<task*>& queue, task*& out) noexcept {
   for (int attempt = 0; attempt < 4; ++attempt) {
-    switch (queue.steal(out)) {
+    switch ((queue.*steal)(out)) {
       case chase_lev_deque<task*>::steal_result::success:
         return true;
       case chase_lev_deque<task*>::steal_result::empty:
@@ -86,10 +89,13 @@ bool steal_with_retries(chase_lev_deque<task*>& queue, task*& out) noexcept {
   }
   return false;
 }
+constexpr auto steal_lifo = &chase_lev_deque<task*>::steal;
+constexpr auto steal_fifo = &chase_lev_deque<task*>::steal_from_fifo;
 }  // namespace
 
 bool worker::try_steal_from(task*& out) noexcept {
-  return steal_with_retries(deque_, out) || steal_with_retries(yielded_, out);
+  return steal_with_retries<steal_lifo>(deque_, out) ||
+         steal_with_retries<steal_fifo>(yielded_, out);
 }
 
 void worker::push_yielded(task* t) {
@@ -101,7 +107,7 @@ void worker::push_yielded(task* t) {
 task* worker::take_yielded() noexcept {
   if (yielded_.looks_empty()) return nullptr;  // exact for the owner: only it pushes
   task* t = nullptr;
-  return steal_with_retries(yielded_, t) ? t : nullptr;
+  return steal_with_retries<steal_fifo>(yielded_, t) ? t : nullptr;
 }
 
 void* worker::pop_free_task() noexcept {
@@ -197,7 +203,6 @@ void worker::run(task* t) {
   worker_counters::bump(counters_.context_switches);
   stack_memory finished{};
   resume_fiber(fc, &finished);
-  set_current_task(nullptr);
   if (finished.bottom != nullptr) {
     stacks_.release(finished);
     return;

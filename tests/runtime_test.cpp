@@ -1,13 +1,16 @@
 // The runtime: run, in_task, workers, stats, usage errors, parallelism.
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <grove/grove.hpp>
 #include <latch>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -141,4 +144,42 @@ TEST_CASE("a task's stack overflow is diagnosed with its stack size, not silent 
   CHECK(WIFSIGNALED(status));
   CHECK(output.find("stack overflow in a task") != std::string::npos);
   CHECK(output.find("65536 bytes") != std::string::npos);
+}
+
+TEST_CASE("running out of stack mappings fails the spawn with system_error; the runtime survives") {
+  // 128 TiB per stack cannot be mapped on any x86-64 or AArch64 address space.
+  grove::runtime rt{grove::runtime_options{.workers = 1, .stack_size = std::size_t{1} << 47}};
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    CHECK_THROWS_AS(rt.run([] { return 1; }), std::system_error);
+  }
+}
+
+TEST_CASE("destroying a runtime from one of its own tasks terminates with a message") {
+  int pipe_ends[2];
+  REQUIRE(::pipe(pipe_ends) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::dup2(pipe_ends[1], STDERR_FILENO);
+    ::close(pipe_ends[0]);
+    ::signal(SIGABRT, SIG_DFL);  // not the test framework's crash report: just die
+    const int null_device = ::open("/dev/null", O_WRONLY);
+    ::dup2(null_device, STDOUT_FILENO);
+    auto* rt = new grove::runtime{grove::runtime_options{.workers = 1}};
+    rt->run([rt] { delete rt; });
+    ::_exit(0);  // not reached
+  }
+  ::close(pipe_ends[1]);
+  std::string output;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(pipe_ends[0], buffer, sizeof buffer)) > 0;) {
+    output.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(pipe_ends[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  INFO("child stderr: " << output);
+  // Killed by SIGABRT; under a sanitizer runtime the abort may surface as a failing exit code.
+  CHECK_FALSE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  CHECK(output.find("destroyed from one of its own tasks") != std::string::npos);
 }

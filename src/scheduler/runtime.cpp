@@ -11,8 +11,6 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include <boost/asio/post.hpp>
-
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -53,6 +51,7 @@ runtime_options resolve(runtime_options options) {
 runtime_core::runtime_core(runtime_options options)
     : options_(resolve(std::move(options))), stacks_(options_.stack_size) {
   if (options_.stack_overflow_handler) install_overflow_handler();
+  timers_ = std::make_unique<timer_queue>(io_);
   io_work_.emplace(boost::asio::make_work_guard(io_));
   io_thread_ = std::thread([this] { io_.run(); });
   ::pthread_setname_np(io_thread_.native_handle(), "grove-io");
@@ -83,25 +82,6 @@ void runtime_core::schedule_new(task* t) {
 }
 
 void runtime_core::schedule_woken(task* t) { schedule_new(t); }
-
-void runtime_core::cancel_timer_soon(std::shared_ptr<boost::asio::steady_timer> timer) {
-  bool post_batch = false;
-  {
-    std::lock_guard guard(timers_to_cancel_mutex_);
-    timers_to_cancel_.push_back(std::move(timer));
-    post_batch = !std::exchange(cancel_batch_posted_, true);
-  }
-  if (!post_batch) return;
-  boost::asio::post(io_, [this] {
-    std::vector<std::shared_ptr<boost::asio::steady_timer>> batch;
-    {
-      std::lock_guard guard(timers_to_cancel_mutex_);
-      batch.swap(timers_to_cancel_);
-      cancel_batch_posted_ = false;
-    }
-    for (const auto& t : batch) t->cancel();
-  });
-}
 
 runtime_stats runtime_core::stats() const {
   runtime_stats s;

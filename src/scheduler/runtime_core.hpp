@@ -5,7 +5,6 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <grove/runtime.hpp>
 #include <memory>
 #include <mutex>
@@ -17,6 +16,7 @@
 #include "scheduler/event_count.hpp"
 #include "scheduler/injection_queue.hpp"
 #include "scheduler/stats.hpp"
+#include "time/timer_queue.hpp"
 
 namespace grove::detail {
 
@@ -46,9 +46,7 @@ class runtime_core {
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
   runtime_stats stats() const;
 
-  // Cancels `timer` on the io thread, batched: a cancelled sleeper must not pay a reactor
-  // interruption (a syscall and a lock fight with the io thread) for its timer.
-  void cancel_timer_soon(std::shared_ptr<boost::asio::steady_timer> timer);
+  timer_queue& timers() noexcept { return *timers_; }
 
   // Root tasks (for dump_task_tree); guarded by roots_mutex().
   std::mutex& roots_mutex() noexcept { return roots_mutex_; }
@@ -71,10 +69,8 @@ class runtime_core {
   std::vector<task*> roots_;
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> io_work_;
-  // Timers waiting for cancel_timer_soon's batch (declared after io_: destroyed before it).
-  std::mutex timers_to_cancel_mutex_;
-  std::vector<std::shared_ptr<boost::asio::steady_timer>> timers_to_cancel_;
-  bool cancel_batch_posted_ = false;
+  // Sleepers (declared after io_: destroyed before it, with its Asio timer).
+  std::unique_ptr<timer_queue> timers_;
   std::thread io_thread_;
 };
 

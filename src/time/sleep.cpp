@@ -1,29 +1,16 @@
-// sleep_for / sleep_until: the task parks on a waiter that an Asio steady_timer signals. The
-// timer's state is shared with its handler, which may run after a cancelled sleeper has left;
-// the handler only touches the waiter under the state's lock, and a leaving sleeper clears it
-// under the same lock.
-#include <boost/asio/steady_timer.hpp>
+// sleep_for / sleep_until: the task parks on a waiter queued in its runtime's timer_queue, which
+// signals it at the deadline (see time/timer_queue.hpp for the protocol).
 #include <grove/time.hpp>
-#include <memory>
 #include <mutex>
 
 #include "cancel/cancel_tree.hpp"
 #include "scheduler/runtime_core.hpp"
 #include "task/park.hpp"
 #include "task/task.hpp"
+#include "time/timer_queue.hpp"
 
 namespace grove {
 namespace detail {
-namespace {
-
-struct sleep_state {
-  explicit sleep_state(boost::asio::io_context& io) : timer(io) {}
-  spin_lock lock;             // guards sleeper
-  waiter* sleeper = nullptr;  // null once the sleeper left or was signalled
-  boost::asio::steady_timer timer;
-};
-
-}  // namespace
 
 clock::time_point deadline_after(clock::duration d) {
   const clock::time_point start = grove::now();
@@ -45,29 +32,19 @@ void sleep_until(clock::time_point deadline) {
     detail::yield_current(self);
     return;
   }
-  auto state = std::make_shared<detail::sleep_state>(self->runtime->io());
+  detail::timer_queue& timers = self->runtime->timers();
   detail::waiter w;
   w.owner = self;
-  state->lock.lock();
-  state->sleeper = &w;
-  state->timer.expires_at(deadline);
-  state->timer.async_wait([state](const boost::system::error_code&) {
-    std::lock_guard guard(state->lock);
-    if (state->sleeper != nullptr) {
-      detail::signal(*state->sleeper);
-      state->sleeper = nullptr;
-    }
-  });
-  const detail::wait_outcome outcome = detail::park(w, state->lock, {.what = "sleep"});
+  detail::timer_queue::entry queued;
+  queued.sleeper = &w;
+  timers.lock().lock();
+  timers.insert_locked(queued, deadline);
+  const detail::wait_outcome outcome = detail::park(w, timers.lock(), {.what = "sleep"});
   if (outcome == detail::wait_outcome::cancelled) {
     {
-      std::lock_guard guard(state->lock);
-      state->sleeper = nullptr;
+      std::lock_guard guard(timers.lock());
+      timers.erase_locked(queued);
     }
-    // The timer's handler now finds no sleeper; cancelling it only frees the io_context of a
-    // pending wait, so it is batched onto the io thread.
-    self->runtime->cancel_timer_soon(
-        std::shared_ptr<boost::asio::steady_timer>(state, &state->timer));
     throw cancelled{};
   }
 }

@@ -104,6 +104,10 @@ void worker::push_yielded(task* t) {
   yielded_.push(t);
 }
 
+bool worker::has_nothing_else_to_run() const noexcept {
+  return deque_.looks_empty() && yielded_.looks_empty() && runtime_->injection().looks_empty();
+}
+
 task* worker::take_yielded() noexcept {
   if (yielded_.looks_empty()) return nullptr;  // exact for the owner: only it pushes
   task* t = nullptr;

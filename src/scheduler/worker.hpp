@@ -34,6 +34,8 @@ class worker {
   bool try_steal_from(task*& out) noexcept;
   bool looks_idle() const noexcept { return deque_.looks_empty(); }
   task* take_yielded() noexcept;
+  // Owner thread only: no local task and nothing injected is waiting for this worker.
+  bool has_nothing_else_to_run() const noexcept;
 
   runtime_core& runtime() noexcept { return *runtime_; }
   unsigned index() const noexcept { return index_; }

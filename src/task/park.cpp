@@ -150,6 +150,8 @@ void signal_all(wait_list& list) noexcept {
 }
 
 void yield_current(task* t) {
+  // Nothing else waits for this worker: going round the scheduler would only come back here.
+  if (worker* here = worker::current(); here != nullptr && here->has_nothing_else_to_run()) return;
   suspend_fiber(current_fiber(), switch_reason::yielded, t);
   set_current_task(t);
 }

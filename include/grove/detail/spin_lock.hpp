@@ -24,16 +24,19 @@ class spin_lock {
  public:
   void lock() noexcept {
     // acquire: pairs with the release in unlock(), so the previous holder's writes are visible.
+    unsigned backoff = 1;
     while (locked_.exchange(true, std::memory_order_acquire)) {
-      unsigned spins = 0;
-      // Spin on a plain load so waiting does not bounce the cache line between cores.
-      while (locked_.load(std::memory_order_relaxed)) {
-        if (++spins < 64) {
-          cpu_relax();
+      // Wait on a plain load, pausing longer after each failed grab (exponential back-off), so
+      // two cores do not bounce the line on every attempt; past the limit, the holder may be
+      // descheduled: give it the core.
+      do {
+        if (backoff <= max_backoff) {
+          for (unsigned i = 0; i < backoff; ++i) cpu_relax();
+          backoff *= 2;
         } else {
-          std::this_thread::yield();  // the holder may be descheduled: give it the core
+          std::this_thread::yield();
         }
-      }
+      } while (locked_.load(std::memory_order_relaxed));
     }
   }
   bool try_lock() noexcept {
@@ -43,6 +46,7 @@ class spin_lock {
   void unlock() noexcept { locked_.store(false, std::memory_order_release); }
 
  private:
+  static constexpr unsigned max_backoff = 128;
   std::atomic<bool> locked_{false};
 };
 

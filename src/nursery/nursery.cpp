@@ -182,7 +182,7 @@ void discard_task(task_header* t) noexcept { free_task(as_task(t)); }
 void spawn_child(nursery_core& n, task_header* header, start_handshake*) {
   task* t = as_task(header);
   attach_child(n, t, &n.node());
-  n.runtime->schedule_new(t);
+  n.runtime->schedule(t);
 }
 
 void start_checkpoint() {
@@ -202,7 +202,7 @@ void run_start(nursery_core& n, task_header* header, start_handshake& handshake)
   // Until started(), the task runs under the caller's scopes.
   attach_child(n, t, self->current_scope);
   wait.lock.lock();
-  n.runtime->schedule_new(t);
+  n.runtime->schedule(t);
   if (wait.outcome == start_wait::result::pending) {
     // Not cancellable: the task runs under our scopes, so a cancellation reaches it and its
     // `cancelled` comes back to us through the handshake.

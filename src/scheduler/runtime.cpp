@@ -71,7 +71,7 @@ runtime_core::~runtime_core() {
   if (io_thread_.joinable()) io_thread_.join();
 }
 
-void runtime_core::schedule_new(task* t) {
+void runtime_core::schedule(task* t) {
   worker* here = worker::current();
   if (here != nullptr && &here->runtime() == this) {
     here->push_local(t);
@@ -80,8 +80,6 @@ void runtime_core::schedule_new(task* t) {
     notify_work();
   }
 }
-
-void runtime_core::schedule_woken(task* t) { schedule_new(t); }
 
 runtime_stats runtime_core::stats() const {
   runtime_stats s;
@@ -123,7 +121,7 @@ void run_root(runtime_core& core, callback_ref body) {
   t->own_scope.state.store(cancel_node::phase::running, std::memory_order_relaxed);
   core.add_root(t);
   core.external_counters().tasks_spawned.fetch_add(1, std::memory_order_relaxed);
-  core.schedule_new(t);
+  core.schedule(t);
   wait.done.acquire();
   if (wait.error) std::rethrow_exception(wait.error);
 }

@@ -28,10 +28,9 @@ class runtime_core {
   explicit runtime_core(runtime_options options);
   ~runtime_core();
 
-  // Makes a parked task runnable again; any thread.
-  void schedule_woken(task* t);
-  // Makes a fresh task runnable; any thread (the spawning worker's deque, else injection).
-  void schedule_new(task* t);
+  // Makes a task runnable (a fresh one, or a parked one a waker just woke); any thread. On a
+  // worker of this runtime it goes on that worker's deque, elsewhere on the injection queue.
+  void schedule(task* t);
   // Wakes one sleeping worker if there is one (after publishing work).
   void notify_work() noexcept { idle_.notify_one(); }
 

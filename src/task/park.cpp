@@ -98,10 +98,10 @@ void wake(task* t) noexcept {
       }
     } else if (s == run_state::parked) {
       // acq_rel: acquire pairs with the worker's release in its commit, so the saved
-      // continuation is visible to whoever resumes the task after schedule_woken().
+      // continuation is visible to whoever resumes the task after schedule().
       if (t->state.compare_exchange_weak(s, run_state::ready, std::memory_order_acq_rel,
                                          std::memory_order_acquire)) {
-        t->runtime->schedule_woken(t);
+        t->runtime->schedule(t);
         return;
       }
     } else {

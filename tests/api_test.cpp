@@ -10,6 +10,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <limits>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <type_traits>
@@ -61,6 +63,37 @@ static_assert(
     std::is_same_v<decltype(grove::fail_after(grove::clock::duration{}, [] { return 1; })), int>);
 static_assert(std::is_same_v<decltype(grove::fail_at(grove::clock::time_point{}, [] {})), void>);
 
+// §5
+static_assert(noexcept(std::declval<grove::event&>().set()));
+static_assert(std::is_same_v<decltype(std::declval<const grove::event&>().is_set()), bool>);
+static_assert(std::is_same_v<decltype(std::declval<grove::mutex&>().try_lock()), bool>);
+static_assert(std::is_constructible_v<grove::semaphore, std::size_t>);
+static_assert(
+    std::is_same_v<decltype(std::declval<const grove::semaphore&>().value()), std::size_t>);
+static_assert(std::is_constructible_v<grove::capacity_limiter, std::size_t>);
+static_assert(
+    std::is_same_v<decltype(std::declval<const grove::capacity_limiter&>().borrowed_tokens()),
+                   std::size_t>);
+static_assert(
+    std::is_same_v<decltype(std::declval<const grove::capacity_limiter&>().total_tokens()),
+                   std::size_t>);
+static_assert(std::is_same_v<decltype(std::declval<grove::condition_variable&>().wait(
+                                 std::declval<std::unique_lock<grove::mutex>&>())),
+                             void>);
+
+// §6
+static_assert(grove::unbounded == std::numeric_limits<std::size_t>::max());
+static_assert(std::is_same_v<decltype(grove::open_channel<int>(0)),
+                             std::pair<grove::sender<int>, grove::receiver<int>>>);
+static_assert(!std::is_copy_constructible_v<grove::sender<int>> &&
+              std::is_move_constructible_v<grove::sender<int>>);
+static_assert(!std::is_copy_constructible_v<grove::receiver<int>> &&
+              std::is_move_constructible_v<grove::receiver<int>>);
+static_assert(std::is_same_v<decltype(std::declval<grove::sender<int>&>().try_send(1)), bool>);
+static_assert(std::is_same_v<decltype(std::declval<grove::receiver<int>&>().try_receive()),
+                             std::optional<int>>);
+static_assert(std::is_same_v<decltype(std::declval<grove::receiver<int>&>().receive()), int>);
+
 // §7
 static_assert(std::is_same_v<grove::grain_t<int>, int>);
 static_assert(std::is_same_v<grove::grain_t<std::vector<int>::iterator>, std::ptrdiff_t>);
@@ -91,6 +124,22 @@ TEST_CASE("every API.md name is usable as the contract spells it") {
       n.start([](grove::task_status<>& status) { status.started(); });
       n.cancel_scope().set_shield(false);
     });
+    grove::event e;
+    e.set();
+    e.wait();
+    grove::mutex m;
+    { std::scoped_lock hold(m); }
+    grove::semaphore sem(1);
+    sem.acquire();
+    sem.release();
+    grove::capacity_limiter limiter(2);
+    limiter.acquire();
+    limiter.release();
+    grove::condition_variable cv;
+    cv.notify_all();
+    auto [tx, rx] = grove::open_channel<int>(grove::unbounded);
+    tx.send(5);
+    sum += rx.receive() - 5;
     grove::parallel_for(0, 4, [&](int) {});
     sum += grove::parallel_reduce(
         0, 4, 0, [](int b, int e) { return e - b; }, [](int a, int b) { return a + b; });

@@ -119,7 +119,12 @@ int overflow_stack(int depth) {
 }
 }  // namespace
 
-TEST_CASE("a task's stack overflow is diagnosed with its stack size, not silent corruption") {
+namespace {
+// Runs `body` in a forked child that is expected to die; returns its wait status and stderr.
+// The child's stdout goes to /dev/null and SIGABRT/SIGSEGV to their default actions, so the test
+// framework's crash report (inherited from the parent) does not run there.
+template <class F>
+std::pair<int, std::string> run_in_dying_child(F&& body) {
   int pipe_ends[2];
   REQUIRE(::pipe(pipe_ends) == 0);
   const pid_t child = ::fork();
@@ -127,9 +132,10 @@ TEST_CASE("a task's stack overflow is diagnosed with its stack size, not silent 
   if (child == 0) {
     ::dup2(pipe_ends[1], STDERR_FILENO);
     ::close(pipe_ends[0]);
-    grove::runtime rt{grove::runtime_options{.workers = 1, .stack_size = 64 * 1024}};
-    rt.run([] { return overflow_stack(0); });
-    ::_exit(0);  // not reached
+    ::dup2(::open("/dev/null", O_WRONLY), STDOUT_FILENO);
+    ::signal(SIGABRT, SIG_DFL);
+    body();
+    ::_exit(0);  // survived: the caller's checks fail
   }
   ::close(pipe_ends[1]);
   std::string output;
@@ -140,6 +146,18 @@ TEST_CASE("a task's stack overflow is diagnosed with its stack size, not silent 
   ::close(pipe_ends[0]);
   int status = 0;
   ::waitpid(child, &status, 0);
+  return {status, output};
+}
+
+// Killed by a signal; under a sanitizer runtime the abort may surface as a failing exit code.
+bool died(int status) { return !(WIFEXITED(status) && WEXITSTATUS(status) == 0); }
+}  // namespace
+
+TEST_CASE("a task's stack overflow is diagnosed with its stack size, not silent corruption") {
+  const auto [status, output] = run_in_dying_child([] {
+    grove::runtime rt{grove::runtime_options{.workers = 1, .stack_size = 64 * 1024}};
+    rt.run([] { return overflow_stack(0); });
+  });
   INFO("child stderr: " << output);
   CHECK(WIFSIGNALED(status));
   CHECK(output.find("stack overflow in a task") != std::string::npos);
@@ -155,31 +173,11 @@ TEST_CASE("running out of stack mappings fails the spawn with system_error; the 
 }
 
 TEST_CASE("destroying a runtime from one of its own tasks terminates with a message") {
-  int pipe_ends[2];
-  REQUIRE(::pipe(pipe_ends) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::dup2(pipe_ends[1], STDERR_FILENO);
-    ::close(pipe_ends[0]);
-    ::signal(SIGABRT, SIG_DFL);  // not the test framework's crash report: just die
-    const int null_device = ::open("/dev/null", O_WRONLY);
-    ::dup2(null_device, STDOUT_FILENO);
+  const auto [status, output] = run_in_dying_child([] {
     auto* rt = new grove::runtime{grove::runtime_options{.workers = 1}};
     rt->run([rt] { delete rt; });
-    ::_exit(0);  // not reached
-  }
-  ::close(pipe_ends[1]);
-  std::string output;
-  char buffer[4096];
-  for (ssize_t n; (n = ::read(pipe_ends[0], buffer, sizeof buffer)) > 0;) {
-    output.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(pipe_ends[0]);
-  int status = 0;
-  ::waitpid(child, &status, 0);
+  });
   INFO("child stderr: " << output);
-  // Killed by SIGABRT; under a sanitizer runtime the abort may surface as a failing exit code.
-  CHECK_FALSE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  CHECK(died(status));
   CHECK(output.find("destroyed from one of its own tasks") != std::string::npos);
 }

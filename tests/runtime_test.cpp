@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/runtime_fixture.hpp"
+
 TEST_CASE("in_task is false outside any runtime") { CHECK_FALSE(grove::in_task()); }
 
 TEST_CASE("run returns the root task's value and the root task is in a task") {
@@ -180,4 +182,44 @@ TEST_CASE("destroying a runtime from one of its own tasks terminates with a mess
   INFO("child stderr: " << output);
   CHECK(died(status));
   CHECK(output.find("destroyed from one of its own tasks") != std::string::npos);
+}
+
+TEST_CASE("tasks that checkpoint take turns, each keeping its own caught exception") {
+  for (unsigned workers : {1u, 2u}) {
+    std::atomic<int> mismatches{0};
+    std::vector<int> order;
+    grove::mutex order_lock;
+    grove_test::run_on(workers, [&] {
+      grove::open_nursery([&](grove::nursery& n) {
+        for (int id = 0; id < 3; ++id) {
+          n.start_soon([&, id] {
+            try {
+              throw id;
+            } catch (int mine) {
+              for (int round = 0; round < 200; ++round) {
+                grove::checkpoint();  // switches straight to the next yielded task
+                try {
+                  throw;  // the caught exception is still this task's
+                } catch (int seen) {
+                  if (seen != mine) mismatches.fetch_add(1);
+                }
+                if (workers == 1) {
+                  std::scoped_lock hold(order_lock);
+                  order.push_back(id);
+                }
+              }
+            }
+          });
+        }
+      });
+    });
+    CHECK(mismatches.load() == 0);
+    if (workers == 1) {
+      // One worker: the three tasks alternate round-robin through the yield queue.
+      REQUIRE(order.size() == 600);
+      int out_of_turn = 0;
+      for (std::size_t k = 3; k < order.size(); ++k) out_of_turn += order[k] != order[k - 3];
+      CHECK(out_of_turn == 0);
+    }
+  }
 }

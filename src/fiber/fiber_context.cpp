@@ -69,24 +69,59 @@ fiber_context* create_fiber(stack_memory stack, task* first) {
   return fc;
 }
 
-void resume_fiber(fiber_context* fc, stack_memory* finished) {
+fiber_context* resume_fiber(fiber_context* fc, stack_memory* finished) {
   void* worker_fake_stack = nullptr;
   exception_state* const thread_state = thread_exception_state();
   swap_exception_state(thread_state, fc->saved_exceptions);
   sanitizer_before_resume(fc->sanitizer, &worker_fake_stack, fc->stack.bottom, fc->stack.size);
   running_fiber = fc;
   boost::context::fiber back = std::move(fc->continuation).resume();
+  fiber_context* const came_back = running_fiber;  // fc, or a fiber fc yielded straight to
   running_fiber = nullptr;
   sanitizer_after_resume(worker_fake_stack);
-  swap_exception_state(thread_state, fc->saved_exceptions);
+  swap_exception_state(thread_state, came_back->saved_exceptions);
   if (!back) {
     // Finished: Boost has already destroyed its record on the way out.
-    sanitizer_destroy(fc->sanitizer);
-    *finished = fc->stack;
-    fc->~fiber_context();
-    return;
+    sanitizer_destroy(came_back->sanitizer);
+    *finished = came_back->stack;
+    came_back->~fiber_context();
+    return nullptr;
   }
-  fc->continuation = std::move(back);
+  came_back->continuation = std::move(back);
+  return came_back;
+}
+
+void switch_directly(fiber_context* from, task* from_task, fiber_context* to,
+                     void (*publish)(task*)) {
+  // Exception state: the thread holds from's, from->saved_exceptions the worker's (see
+  // resume_fiber). Afterwards the thread holds to's, `from` keeps its own, and `to` carries the
+  // worker's back to the worker.
+  exception_state* const thread_state = thread_exception_state();
+  const exception_state worker_state = from->saved_exceptions;
+  from->saved_exceptions = *thread_state;
+  *thread_state = to->saved_exceptions;
+  to->saved_exceptions = worker_state;
+  sanitizer_before_direct_switch(from->sanitizer, to->sanitizer, to->stack.bottom, to->stack.size);
+  running_fiber = to;
+  struct handover {
+    fiber_context* from;
+    task* from_task;
+    void (*publish)(task*);
+    boost::context::fiber worker;
+  } h{from, from_task, publish, std::move(from->resumer)};
+  // Runs on to's stack once `from` is saved; what it returns is what to's pending resume()
+  // returns, i.e. to's new resumer: the worker. Nothing of `h` (on from's stack) is touched
+  // after publish(), which may let another worker resume `from` at once.
+  from->resumer = std::move(to->continuation)
+                      .resume_with([&h](boost::context::fiber&& saved) -> boost::context::fiber {
+                        h.from->continuation = std::move(saved);
+                        boost::context::fiber worker = std::move(h.worker);
+                        task* const published = h.from_task;
+                        void (*const publish_now)(task*) = h.publish;
+                        publish_now(published);
+                        return worker;
+                      });
+  sanitizer_after_suspend(from->sanitizer);
 }
 
 void suspend_fiber(fiber_context* fc, switch_reason reason, task* switching) {

@@ -37,11 +37,18 @@ struct fiber_context {
 // Builds a fiber on `stack` that will run `first` to completion. The record lives at the top
 // of the stack itself.
 fiber_context* create_fiber(stack_memory stack, task* first);
-// Worker side: runs the fiber until it switches back; the reason is in fc->reason. A finished
-// fiber's record is destroyed before this returns and its stack is handed back in `finished`.
-void resume_fiber(fiber_context* fc, stack_memory* finished);
+// Worker side: runs the fiber until a fiber switches back to the worker, and returns that fiber
+// (not always `fc`: a yield may have switched straight to another fiber, which then returns in
+// its place); its reason is in ->reason. A fiber that finished returns null: its record is
+// destroyed and its stack handed back in `finished`.
+fiber_context* resume_fiber(fiber_context* fc, stack_memory* finished);
 // Fiber side: switches back to the worker that resumed it; returns when resumed again.
 void suspend_fiber(fiber_context* fc, switch_reason reason, task* switching);
+// Fiber side: switches straight from `from` (running `from_task`) to the suspended fiber `to`,
+// skipping the worker's loop; once `from` is saved, `publish(from_task)` runs on `to`'s stack to
+// make it runnable again. `to` inherits from's worker. Returns when `from` is resumed again.
+void switch_directly(fiber_context* from, task* from_task, fiber_context* to,
+                     void (*publish)(task*));
 // The fiber running on this thread, null on a worker's own stack.
 fiber_context* current_fiber() noexcept;
 // Whether the running fiber has at least `bytes` of stack left (for inline children).

@@ -104,6 +104,16 @@ void worker::push_yielded(task* t) {
   yielded_.push(t);
 }
 
+task* worker::take_direct_yield_target() noexcept {
+  // Only when the loop would pick the yield queue next anyway: nothing local, nothing injected.
+  if (!deque_.looks_empty() || !runtime_->injection().looks_empty()) return nullptr;
+  task* next = take_yielded();
+  if (next == nullptr) return nullptr;
+  next->state.store(run_state::running, std::memory_order_relaxed);
+  worker_counters::bump(counters_.context_switches);
+  return next;
+}
+
 bool worker::has_nothing_else_to_run() const noexcept {
   return deque_.looks_empty() && yielded_.looks_empty() && runtime_->injection().looks_empty();
 }
@@ -206,12 +216,12 @@ void worker::run(task* t) {
   t->state.store(run_state::running, std::memory_order_relaxed);
   worker_counters::bump(counters_.context_switches);
   stack_memory finished{};
-  resume_fiber(fc, &finished);
-  if (finished.bottom != nullptr) {
+  fiber_context* const came_back = resume_fiber(fc, &finished);
+  if (came_back == nullptr) {
     stacks_.release(finished);
     return;
   }
-  after_switch(fc);
+  after_switch(came_back);
 }
 
 void worker::after_switch(fiber_context* fc) {

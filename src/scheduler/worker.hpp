@@ -34,6 +34,9 @@ class worker {
   bool try_steal_from(task*& out) noexcept;
   bool looks_idle() const noexcept { return deque_.looks_empty(); }
   task* take_yielded() noexcept;
+  // Owner thread only: the task a yield may switch to directly (the yield queue's head, when the
+  // deque and the injection queue are empty), marked running; null otherwise.
+  task* take_direct_yield_target() noexcept;
   // Owner thread only: no local task and nothing injected is waiting for this worker.
   bool has_nothing_else_to_run() const noexcept;
 

@@ -150,8 +150,20 @@ void signal_all(wait_list& list) noexcept {
 }
 
 void yield_current(task* t) {
-  // Nothing else waits for this worker: going round the scheduler would only come back here.
-  if (worker* here = worker::current(); here != nullptr && here->has_nothing_else_to_run()) return;
+  if (worker* here = worker::current(); here != nullptr) {
+    // Nothing else waits for this worker: going round the scheduler would only come back here.
+    if (here->has_nothing_else_to_run()) return;
+    // The next task would come from the yield queue: switch to it directly, one context jump
+    // instead of two; this task goes to the back of the queue once it is saved.
+    if (task* next = here->take_direct_yield_target()) {
+      switch_directly(current_fiber(), t, next->fiber, [](task* yielded) {
+        yielded->state.store(run_state::ready, std::memory_order_relaxed);
+        worker::current()->push_yielded(yielded);
+      });
+      set_current_task(t);
+      return;
+    }
+  }
   suspend_fiber(current_fiber(), switch_reason::yielded, t);
   set_current_task(t);
 }

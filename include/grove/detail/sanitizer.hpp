@@ -39,6 +39,11 @@ struct sanitizer_fiber {
   std::size_t resumer_size = 0;
   void* tsan_fiber = nullptr;    // TSan's handle for this fiber
   void* tsan_resumer = nullptr;  // TSan's handle for the worker that resumed it
+  // Set when another fiber switched straight to this one (a direct yield): the stack that
+  // resumed it is that fiber's, but the one to return to is still the worker's.
+  bool inherits_resumer = false;
+  const void* inherited_bottom = nullptr;
+  std::size_t inherited_size = 0;
 };
 
 inline void sanitizer_create(sanitizer_fiber& s) noexcept {
@@ -107,8 +112,29 @@ inline void sanitizer_before_suspend(sanitizer_fiber& s) noexcept {
 inline void sanitizer_after_suspend(sanitizer_fiber& s) noexcept {
 #if defined(GROVE_ASAN)
   __sanitizer_finish_switch_fiber(s.asan_fake_stack, &s.resumer_bottom, &s.resumer_size);
+#endif
+  if (s.inherits_resumer) {
+    s.resumer_bottom = s.inherited_bottom;
+    s.resumer_size = s.inherited_size;
+    s.inherits_resumer = false;
+  }
+}
+
+// Fiber side: `from` switches straight to suspended fiber `to` (stack [bottom, bottom + size)),
+// which takes over from's worker as the context to return to.
+inline void sanitizer_before_direct_switch(sanitizer_fiber& from, sanitizer_fiber& to,
+                                           const void* bottom, std::size_t size) noexcept {
+  to.inherits_resumer = true;
+  to.inherited_bottom = from.resumer_bottom;
+  to.inherited_size = from.resumer_size;
+#if defined(GROVE_ASAN)
+  __sanitizer_start_switch_fiber(&from.asan_fake_stack, bottom, size);
 #else
-  (void)s;
+  (void)bottom, (void)size;
+#endif
+#if defined(GROVE_TSAN)
+  to.tsan_resumer = from.tsan_resumer;
+  __tsan_switch_to_fiber(to.tsan_fiber, 0);
 #endif
 }
 

@@ -30,15 +30,16 @@ class worker {
   void push_yielded(task* t);                 // FIFO behind other ready tasks; also stealable
   task* take_local() noexcept { return deque_.take(); }
 
-  // Any thread.
-  bool try_steal_from(task*& out) noexcept;
-  bool looks_idle() const noexcept { return deque_.looks_empty(); }
-  task* take_yielded() noexcept;
+  task* take_yielded() noexcept;  // FIFO head of the yield queue
   // Owner thread only: the task a yield may switch to directly (the yield queue's head, when the
   // deque and the injection queue are empty), marked running; null otherwise.
   task* take_direct_yield_target() noexcept;
   // Owner thread only: no local task and nothing injected is waiting for this worker.
   bool has_nothing_else_to_run() const noexcept;
+
+  // Any thread.
+  bool try_steal_from(task*& out) noexcept;
+  bool looks_idle() const noexcept { return deque_.looks_empty(); }
 
   runtime_core& runtime() noexcept { return *runtime_; }
   unsigned index() const noexcept { return index_; }
@@ -46,7 +47,6 @@ class worker {
   const worker_counters& counters() const noexcept { return counters_; }
   stack_cache& stacks() noexcept { return stacks_; }
 
-  // Task record free list (owner thread only).
   // Task record memory (owner thread only): destroyed records kept for reuse.
   void* pop_free_task() noexcept;
   bool push_free_task(void* memory) noexcept;
@@ -67,8 +67,8 @@ class worker {
   unsigned index_;
   chase_lev_deque<task*> deque_;
   // Tasks that yielded (checkpoint). The owner pushes at the bottom and takes from the top with
-  // steal(), so they run first-in first-out behind other work, and idle workers can steal them
-  // like any other task (a yielded task must not be stuck behind one busy worker).
+  // steal_from_fifo(), so they run first-in first-out behind other work, and idle workers can
+  // steal them like any other task (a yielded task must not be stuck behind one busy worker).
   chase_lev_deque<task*> yielded_;
   stack_cache stacks_;
   struct free_record {

@@ -181,7 +181,7 @@ task* worker::park_until_work() {
   for (int round = 0; round < spin_rounds; ++round) {
     if (task* t = search_other_queues()) return t;
     if (runtime_->stopping()) return nullptr;
-    cpu_relax();
+    spin_pause();
   }
   for (;;) {
     const event_count::key key = runtime_->idle().prepare_wait();

@@ -12,7 +12,9 @@
 
 namespace grove::detail {
 
-inline void cpu_relax() noexcept {
+// Not named cpu_relax: Boost.Fiber defines a cpu_relax() macro, which would break any program
+// that includes <boost/fiber/...> before grove.
+inline void spin_pause() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
   _mm_pause();
 #elif defined(__aarch64__)
@@ -31,7 +33,7 @@ class spin_lock {
       // descheduled: give it the core.
       do {
         if (backoff <= max_backoff) {
-          for (unsigned i = 0; i < backoff; ++i) cpu_relax();
+          for (unsigned i = 0; i < backoff; ++i) spin_pause();
           backoff *= 2;
         } else {
           std::this_thread::yield();

@@ -2,22 +2,21 @@
 // set() to the nursery's return and peak RSS; and cancelling a nursery of 100 000 tasks sleeping
 // for an hour. Peer: 100 000 Boost.Fiber fibers on a condition_variable, then notify_all().
 // Every measurement runs in a forked child, so its peak RSS (VmHWM) and threads are its own.
-#include "bench_util.hpp"
+#include <benchmark/benchmark.h>
 
+#include <atomic>
+#include <boost/fiber/all.hpp>
+#include <chrono>
 #include <grove/cancel.hpp>
 #include <grove/nursery.hpp>
 #include <grove/runtime.hpp>
 #include <grove/sync.hpp>
 #include <grove/time.hpp>
-
-#include <benchmark/benchmark.h>
-#include <boost/fiber/all.hpp>
-
-#include <atomic>
-#include <chrono>
 #include <memory>
 #include <mutex>
 #include <vector>
+
+#include "bench_util.hpp"
 
 namespace {
 
@@ -40,13 +39,16 @@ void wait_for_arrivals(const std::atomic<int>& arrived) {
   grove::sleep_for(std::chrono::milliseconds(20));
 }
 
-outcome grove_event(unsigned workers) {
+// Spawns task_count tasks that each run park() (after counting themselves in), waits until all
+// are parked, then calls release(nursery) and times the nursery's join. One skeleton for every
+// grove row, so the rows differ only in how tasks wait and are released.
+template <class Park, class Release>
+outcome grove_park_and_release(unsigned workers, Park park, Release release) {
   bench::reset_peak_rss();
   outcome o{};
   o.base_rss_mib = bench::rss_mib();
   {
     grove::runtime rt({.workers = workers});
-    grove::event ready;
     std::atomic<int> arrived{0};
     rt.run([&] {
       steady::time_point released;
@@ -55,13 +57,13 @@ outcome grove_event(unsigned workers) {
         for (int i = 0; i < task_count; ++i) {
           n.start_soon([&] {
             arrived.fetch_add(1, std::memory_order_release);
-            ready.wait();
+            park();
           });
         }
         wait_for_arrivals(arrived);
         o.all_parked_ms = bench::ns_since(start) / 1e6 - 20;
         released = steady::now();
-        ready.set();
+        release(n);
       });
       o.release_to_join_ms = bench::ns_since(released) / 1e6;
     });
@@ -70,33 +72,16 @@ outcome grove_event(unsigned workers) {
   return o;
 }
 
+outcome grove_event(unsigned workers) {
+  grove::event ready;
+  return grove_park_and_release(
+      workers, [&] { ready.wait(); }, [&](grove::nursery&) { ready.set(); });
+}
+
 outcome grove_cancel_sleepers(unsigned workers) {
-  bench::reset_peak_rss();
-  outcome o{};
-  o.base_rss_mib = bench::rss_mib();
-  {
-    grove::runtime rt({.workers = workers});
-    std::atomic<int> arrived{0};
-    rt.run([&] {
-      steady::time_point released;
-      grove::open_nursery([&](grove::nursery& n) {
-        const auto start = steady::now();
-        for (int i = 0; i < task_count; ++i) {
-          n.start_soon([&] {
-            arrived.fetch_add(1, std::memory_order_release);
-            grove::sleep_for(std::chrono::hours(1));
-          });
-        }
-        wait_for_arrivals(arrived);
-        o.all_parked_ms = bench::ns_since(start) / 1e6 - 20;
-        released = steady::now();
-        n.cancel_scope().cancel();
-      });
-      o.release_to_join_ms = bench::ns_since(released) / 1e6;
-    });
-  }
-  o.peak_rss_mib = bench::peak_rss_mib();
-  return o;
+  return grove_park_and_release(
+      workers, [] { grove::sleep_for(std::chrono::hours(1)); },
+      [](grove::nursery& n) { n.cancel_scope().cancel(); });
 }
 
 // Boost.Fiber, one thread, default round-robin scheduler; pooled: pooled_fixedsize_stack.
@@ -184,9 +169,24 @@ void BM_boost_fiber_cv_100k(benchmark::State& state) {
 }  // namespace
 
 // Time = manual: release (set/cancel/notify_all) to the last join, measured in the child.
-BENCHMARK(BM_grove_event_100k)->Arg(1)->Arg(2)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_grove_cancel_sleeping_100k)->Arg(1)->Arg(2)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_grove_event_100k)
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_grove_cancel_sleeping_100k)
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 // Arg: 0 = default fixedsize_stack, 1 = pooled_fixedsize_stack.
-BENCHMARK(BM_boost_fiber_cv_100k)->Arg(0)->Arg(1)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_boost_fiber_cv_100k)
+    ->Arg(0)
+    ->Arg(1)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -321,8 +321,9 @@ TEST_CASE(
     "start: before started the task runs under the caller's scopes, after under the nursery's") {
   run_on(2, [] {
     std::atomic<bool> survived_caller_cancel{false};
+    // Outside the nursery body: the child refers to it after the body has returned.
+    grove::cancel_scope caller;
     grove::open_nursery([&](grove::nursery& n) {
-      grove::cancel_scope caller;
       caller.run([&](grove::cancel_scope& c) {
         n.start([&](grove::task_status<>& status) {
           status.started();
@@ -330,7 +331,8 @@ TEST_CASE(
           grove::sleep_for(10ms);
           survived_caller_cancel = true;
         });
-        grove::checkpoint();
+        grove::event never;
+        never.wait();  // ends only by the child's cancel of `caller`
       });
       CHECK(caller.cancelled_caught());
     });

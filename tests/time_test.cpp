@@ -2,12 +2,46 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <grove/grove.hpp>
+#include <new>
 
 #include "support/runtime_fixture.hpp"
 
 using grove_test::run_on;
 using namespace std::chrono_literals;
+
+// Counts the calling thread's allocations while `counting` is set (this executable only).
+namespace {
+thread_local bool counting = false;
+thread_local std::size_t allocations = 0;
+}  // namespace
+
+void* operator new(std::size_t size) {
+  if (counting) ++allocations;
+  if (void* p = std::malloc(size != 0 ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+TEST_CASE("sleeps and deadlines allocate nothing, so they cannot fail half-way") {
+  run_on(1, [] {
+    grove::sleep_for(1ms);  // first use: whatever is set up once is set up now
+    counting = true;
+    allocations = 0;
+    grove::sleep_for(1ms);
+    const bool completed = grove::move_on_after(1ms, [] { grove::sleep_for(1h); });
+    grove::cancel_scope scope;
+    scope.run([](grove::cancel_scope& s) {
+      s.set_deadline(grove::now() + 1h);
+      s.set_deadline(grove::now() + 2h);
+    });
+    counting = false;
+    CHECK_FALSE(completed);
+    CHECK(allocations == 0);
+  });
+}
 
 TEST_CASE("sleep_for suspends for at least the duration") {
   run_on(1, [] {

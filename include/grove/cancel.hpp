@@ -29,7 +29,6 @@ GROVE_API void cancel_node_cancel(cancel_node& node) noexcept;
 GROVE_API void cancel_node_set_deadline(cancel_node& node, clock::time_point deadline);
 GROVE_API void cancel_node_set_shield(cancel_node& node, bool shield);
 GROVE_API bool cancel_node_cancel_called(const cancel_node& node) noexcept;
-GROVE_API void cancel_node_destroy(cancel_node& node) noexcept;
 
 // body(scope) when invocable so, otherwise body() (API.md §10 rule 1).
 template <class F>
@@ -48,7 +47,9 @@ using scope_body_result_t =
 class GROVE_API cancel_scope {
  public:
   cancel_scope() = default;
-  ~cancel_scope() { detail::cancel_node_destroy(node_); }
+  // Once run() has returned, a scope is plain memory: it may outlive its runtime, and cancel(),
+  // set_deadline() and set_shield() on it are harmless no-ops.
+  ~cancel_scope() = default;
   cancel_scope(const cancel_scope&) = delete;
   cancel_scope& operator=(const cancel_scope&) = delete;
 

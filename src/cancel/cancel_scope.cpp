@@ -6,7 +6,6 @@
 #include "cancel/cancel_tree.hpp"
 #include "task/park.hpp"
 #include "task/task.hpp"
-#include "time/deadline_timer.hpp"
 
 namespace grove {
 namespace detail {
@@ -34,15 +33,14 @@ void cancel_node_cancel(cancel_node& node) noexcept { cancel_node_now(node); }
 
 void cancel_node_set_deadline(cancel_node& node, clock::time_point deadline) {
   node.deadline_ticks.store(deadline.time_since_epoch().count(), std::memory_order_release);
-  rearm_deadline(node);
+  sync_deadline(node);
 }
 
 void cancel_node_set_shield(cancel_node& node, bool shield) {
-  const bool was = node.shielded.exchange(shield, std::memory_order_acq_rel);
-  if (was && !shield && node.state.load(std::memory_order_acquire) == cancel_node::phase::running) {
-    // Lowering a shield can expose tasks below to an outer cancellation.
-    deliver_if_cancelled(node);
-  }
+  // seq_cst: pairs with the canceller's shield load (cancel_tree.cpp, step 5).
+  const bool was = node.shielded.exchange(shield, std::memory_order_seq_cst);
+  // Lowering a shield can expose tasks below to an outer cancellation (a no-op unless running).
+  if (was && !shield) deliver_if_cancelled(node);
 }
 
 bool cancel_node_cancel_called(const cancel_node& node) noexcept {
@@ -51,8 +49,6 @@ bool cancel_node_cancel_called(const cancel_node& node) noexcept {
   return node.state.load(std::memory_order_acquire) != cancel_node::phase::finished &&
          node_cancelled(node);
 }
-
-void cancel_node_destroy(cancel_node& node) noexcept { destroy_deadline(node); }
 
 }  // namespace detail
 

@@ -1,5 +1,5 @@
 // The internal cancellation tree (trio's CancelStatus tree). See cancel_tree.cpp for the
-// protocol between a task that parks and a cancel() that must wake it.
+// protocol between tasks that park, cancel() from any thread, deadlines and scope exit.
 #pragma once
 
 #include <grove/detail/cancel_node.hpp>
@@ -27,18 +27,33 @@ void invalidate_cancel_cache(task* t) noexcept;
 bool register_parked(task* t);
 void unregister_parked(task* t) noexcept;
 
-// Scope lifetime: enter (usage_error if entered before) and leave (unlink, disarm the timer).
+// A parked task whose cancellation must be passed on before it is woken: a start() caller, whose
+// cancel scopes the task it starts runs under (step 7 of the protocol). The canceller that
+// decides the park calls forward(context) once it holds no lock of the tree, then wakes `owner`.
+struct cancel_forwarder {
+  void (*forward)(void* context) = nullptr;
+  void* context = nullptr;
+  task* owner = nullptr;
+  cancel_forwarder* next_deferred = nullptr;  // the canceller's list, while it is deferred
+};
+
+// Scope lifetime: enter (usage_error if entered before) and leave (after leave_node returns,
+// nothing refers to the node: no timer, no other thread's set_deadline, no parent list).
 void enter_node(cancel_node& node, task* t, const char* what);
 void leave_node(cancel_node& node, task* t) noexcept;
-// A finished task's own node leaves its parent's child list (if a park ever linked it).
+// A node that was running without a scope object (a task's own node, a start gate) leaves its
+// parent's child list, if a park ever linked it.
 void leave_task_node(cancel_node& node) noexcept;
-// Re-points a running node at a new parent (task_status::started()).
-void reparent_node(cancel_node& node, cancel_node* new_parent) noexcept;
+// Makes `node` a running node under `parent`, before any other thread can reach it.
+void attach_node(cancel_node& node, cancel_node* parent, runtime_core* runtime) noexcept;
 
-// Cancels `node` (idempotent; no-op once finished) and wakes every task parked below it that
-// no shield protects.
+// Cancels `node` (idempotent; no-op unless running) and wakes every task parked below it that
+// no shield protects. Any thread.
 void cancel_node_now(cancel_node& node) noexcept;
 // After a shield was lowered: wakes the tasks below `node` if its chain is now cancelled.
 void deliver_if_cancelled(cancel_node& node) noexcept;
+// After deadline_ticks changed, or on entry: puts the node's deadline in its runtime's timer
+// queue (or takes it out), or cancels at once if it has passed. Any thread; no-op unless running.
+void sync_deadline(cancel_node& node) noexcept;
 
 }  // namespace grove::detail

@@ -90,8 +90,7 @@ void channel_send(channel_core* handle, void* value) {
   w.owner = self;
   w.slot = value;
   core.blocked_senders.push_back(w);
-  guard.release();
-  park_or_throw(w, core.lock, "grove::sender::send");
+  park_or_throw(w, guard, "grove::sender::send");
   if (w.slot != nullptr) throw broken_resource_error();  // the last receiver closed
 }
 
@@ -117,8 +116,7 @@ bool channel_receive(channel_core* handle, void* result) {
   w.owner = self;
   w.slot = result;
   core.blocked_receivers.push_back(w);
-  guard.release();
-  park_or_throw(w, core.lock, "grove::receiver::receive");
+  park_or_throw(w, guard, "grove::receiver::receive");
   return w.slot == nullptr;  // still set: woken by the last sender closing
 }
 

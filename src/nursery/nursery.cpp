@@ -36,9 +36,7 @@ void change_open_nurseries(task* t, F&& f) {
 
 void attach_child(nursery_core& n, task* t, cancel_node* scope_parent) {
   t->parent_nursery = &n;
-  t->own_scope.parent = scope_parent;
-  t->own_scope.runtime = n.runtime;
-  t->own_scope.state.store(cancel_node::phase::running, std::memory_order_relaxed);
+  attach_node(t->own_scope, scope_parent, n.runtime);
   // relaxed: the child cannot finish (and decrement) before it is scheduled, and scheduling
   // publishes this increment with release/acquire through the queue.
   n.live.fetch_add(1, std::memory_order_relaxed);
@@ -150,26 +148,38 @@ void make_visible_in_nursery(task* t) {
   t->listed = true;
 }
 
+// The task's side of the start() handshake: under the handshake's lock, so that the caller,
+// which takes the lock after waking, cannot return before the task has let go of it.
+void finish_handshake(start_wait& wait, start_wait::result outcome, std::exception_ptr error) {
+  std::lock_guard guard(wait.lock);
+  wait.outcome = outcome;
+  wait.error = std::move(error);
+  signal(*wait.caller);  // false if a canceller decided that park first: it wakes the caller
+}
+
 void complete_child(task* t, std::exception_ptr error, bool was_cancelled) noexcept {
   nursery_core& n = *t->parent_nursery;
   if (start_wait* s = t->pending_start) {
     // Ended before started(): its exception, or usage_error, goes to start()'s caller; the
-    // nursery is not affected.
+    // nursery is not affected. The task never refers to the caller's scopes (its chain runs
+    // through its gate to the nursery), so nothing below touches them.
     t->pending_start = nullptr;
     if (!error) {
       error = std::make_exception_ptr(usage_error(
           "grove::nursery::start: the task returned without calling task_status::started()"));
     }
-    {
-      std::lock_guard guard(s->lock);
-      s->outcome = start_wait::result::failed;
-      s->error = std::move(error);
-    }
-    signal(s->caller);
+    finish_handshake(*s, start_wait::result::failed, std::move(error));
     error = nullptr;
     was_cancelled = false;
   }
   leave_task_node(t->own_scope);
+  if (cancel_node* gate = t->start_gate) {
+    // Unlinked under the nursery node's lock: no canceller can reach the gate after this, and
+    // no forward can come (the handshake is over).
+    leave_task_node(*gate);
+    delete gate;
+    t->start_gate = nullptr;
+  }
   if (error && !was_cancelled) n.record_error(std::move(error));
   n.child_finished(t, was_cancelled);
   free_task(t);
@@ -190,41 +200,90 @@ void start_checkpoint() {
   if (task_cancel_requested(self)) throw cancelled{};
 }
 
+namespace {
+
+// Caller holds wait.lock. The caller's scopes were cancelled: so is the task, while it still
+// runs under them (cancel_tree.cpp, step 7). Idempotent.
+void forward_locked(start_wait& wait) noexcept {
+  if (wait.outcome == start_wait::result::pending) cancel_node_now(*wait.gate);
+}
+
+void forward_start_cancellation(void* context) noexcept {
+  auto& wait = *static_cast<start_wait*>(context);
+  std::lock_guard guard(wait.lock);
+  forward_locked(wait);
+}
+
+}  // namespace
+
 void run_start(nursery_core& n, task_header* header, start_handshake& handshake) {
   task* self = require_task("grove::nursery::start");
   task* t = as_task(header);
+  cancel_node* gate = nullptr;
+  try {
+    gate = new cancel_node;
+  } catch (...) {
+    discard_task(header);
+    throw;
+  }
+  // Shielded until started(): the nursery's cancellation does not reach the task yet.
+  attach_node(*gate, &n.node(), n.runtime);
+  gate->shielded.store(true, std::memory_order_relaxed);
+  t->start_gate = gate;
+
   start_wait wait;
-  wait.nursery_node = &n.node();
+  wait.gate = gate;
   wait.child = t;
-  wait.caller.owner = self;
+  wait.first_park.owner = self;
+  wait.second_park.owner = self;
+  wait.forwarder = {forward_start_cancellation, &wait, self, nullptr};
   handshake.state = &wait;
   t->pending_start = &wait;
-  // Until started(), the task runs under the caller's scopes.
-  attach_child(n, t, self->current_scope);
-  wait.lock.lock();
+  attach_child(n, t, gate);
+
+  std::unique_lock guard(wait.lock);
   n.runtime->schedule(t);
   if (wait.outcome == start_wait::result::pending) {
-    // Not cancellable: the task runs under our scopes, so a cancellation reaches it and its
-    // `cancelled` comes back to us through the handshake.
-    park(wait.caller, wait.lock, {.cancellable = false, .what = "nursery::start"});
-  } else {
-    wait.lock.unlock();
+    // Cancellable in our scopes: a canceller that decides this park forwards to the gate before
+    // waking us (set before park() registers us, cleared after it unregistered us).
+    self->cancel_forward = &wait.forwarder;
+    const wait_outcome first =
+        park(wait.first_park, guard, {.cancellable = true, .what = "grove::nursery::start"});
+    self->cancel_forward = nullptr;
+    guard.lock();
+    if (first == wait_outcome::cancelled && wait.outcome == start_wait::result::pending) {
+      // Our scopes were cancelled before the task started: it sees that cancellation too (a
+      // canceller may have forwarded it already), and we wait for its answer, which is usually
+      // its `cancelled`, rethrown below.
+      forward_locked(wait);
+      wait.caller = &wait.second_park;
+      park(wait.second_park, guard, {.cancellable = false, .what = "grove::nursery::start"});
+      guard.lock();
+    }
   }
-  if (wait.outcome == start_wait::result::failed) std::rethrow_exception(wait.error);
+  const bool failed = wait.outcome == start_wait::result::failed;
+  std::exception_ptr error = std::move(wait.error);
+  guard.unlock();
+  if (failed) std::rethrow_exception(std::move(error));
 }
 
 void signal_started(start_handshake* handshake) {
   auto* wait = static_cast<start_wait*>(handshake->state);
   task* t = wait->child;
-  // From now on the task lives under the nursery's scopes.
+  cancel_node& gate = *t->start_gate;
   t->pending_start = nullptr;
-  reparent_node(t->own_scope, wait->nursery_node);
-  invalidate_cancel_cache(t);
   {
     std::lock_guard guard(wait->lock);
+    // The task leaves the caller's scopes: a cancellation forwarded from them stays behind.
+    gate.cancelled.store(false, std::memory_order_seq_cst);
     wait->outcome = start_wait::result::started;
-  }
-  signal(wait->caller);  // start() returns; `wait` dies with its frame
+    signal(*wait->caller);
+  }  // start() may return from here on; `wait` dies with its frame
+  // From now on the task lives under the nursery's scopes: lowering the gate's shield delivers a
+  // nursery cancellation that came meanwhile (cancel_tree.cpp, step 5).
+  gate.shielded.store(false, std::memory_order_seq_cst);
+  deliver_if_cancelled(gate);
+  invalidate_cancel_cache(t);
 }
 
 grove::cancel_scope& nursery_scope(nursery_core& n) noexcept { return n.scope; }

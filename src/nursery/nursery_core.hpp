@@ -25,6 +25,7 @@
 #include <semaphore>
 #include <vector>
 
+#include "cancel/cancel_tree.hpp"
 #include "task/park.hpp"
 
 namespace grove::detail {
@@ -66,15 +67,21 @@ struct root_wait {
   std::exception_ptr error;
 };
 
-// Where start() waits for started() or the task's end.
+// Where start() waits for started() or the task's end (the handshake). The task writes the
+// outcome and signals the caller under `lock`, and the caller takes `lock` after every wake-up
+// before it reads the outcome, so the task is done with this record (on the caller's stack)
+// before the caller can return.
 struct start_wait {
   enum class result : unsigned char { pending, started, failed };
   spin_lock lock;
-  waiter caller;
+  waiter first_park;             // the caller's cancellable park in its own scopes
+  waiter second_park;            // after its cancellation went on to the task: the rest of the wait
+  waiter* caller = &first_park;  // guarded by lock: the park the task signals
   result outcome = result::pending;  // guarded by lock
-  std::exception_ptr error;
-  cancel_node* nursery_node = nullptr;
+  std::exception_ptr error;          // guarded by lock
+  cancel_node* gate = nullptr;       // the task's start gate
   task* child = nullptr;
+  cancel_forwarder forwarder;  // the caller's, while it parks (cancel_tree.cpp, step 7)
 };
 
 // Lists `t` in its nursery's children (if it is a child and not listed yet), so that

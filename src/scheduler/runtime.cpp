@@ -16,6 +16,7 @@
 #include <exception>
 #include <grove/errors.hpp>
 
+#include "cancel/cancel_tree.hpp"
 #include "nursery/nursery_core.hpp"
 #include "scheduler/runtime_core.hpp"
 #include "scheduler/worker.hpp"
@@ -117,8 +118,7 @@ void run_root(runtime_core& core, callback_ref body) {
   task* t = allocate_task(core);
   t->body.emplace([body] { body(); });
   t->root = &wait;
-  t->own_scope.runtime = &core;
-  t->own_scope.state.store(cancel_node::phase::running, std::memory_order_relaxed);
+  attach_node(t->own_scope, nullptr, &core);
   core.add_root(t);
   core.external_counters().tasks_spawned.fetch_add(1, std::memory_order_relaxed);
   core.schedule(t);

@@ -18,10 +18,10 @@ inline task* enter_blocking_call(const char* what) {
   return self;
 }
 
-// The caller has linked `w` in a list guarded by `guard`, which it holds. Releases `guard`.
+// The caller has linked `w` in a list guarded by the lock `guard` owns. Releases `guard`.
 // Returns once a waker decided `w` (signalled); throws `cancelled` if the task's cancellation
 // decided it first (park() has then unlinked it).
-inline void park_or_throw(waiter& w, spin_lock& guard, const char* what) {
+inline void park_or_throw(waiter& w, std::unique_lock<spin_lock>& guard, const char* what) {
   if (park(w, guard, {.cancellable = true, .what = what}) == wait_outcome::cancelled) {
     throw cancelled{};
   }

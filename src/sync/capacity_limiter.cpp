@@ -60,8 +60,7 @@ void capacity_limiter::acquire() {
   detail::waiter w;
   w.owner = self;
   waiters_.push_back(w);
-  guard.release();
-  detail::park_or_throw(w, lock_, "grove::capacity_limiter::acquire");
+  detail::park_or_throw(w, guard, "grove::capacity_limiter::acquire");
   // Signalled: the waker recorded us as a holder and counted the token.
 }
 

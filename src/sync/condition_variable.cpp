@@ -25,11 +25,11 @@ void condition_variable::wait(std::unique_lock<mutex>& lock) {
 
   detail::waiter w;
   w.owner = self;
-  lock_.lock();
+  std::unique_lock guard(lock_);
   waiters_.push_back(w);
   m->unlock_as(self);
   const detail::wait_outcome outcome =
-      detail::park(w, lock_, {.cancellable = true, .what = "grove::condition_variable::wait"});
+      detail::park(w, guard, {.cancellable = true, .what = "grove::condition_variable::wait"});
   // Not cancellable: whatever happened, the caller gets its mutex back before we return or
   // throw; cancellation is delivered right after, below.
   m->lock_as(self, false);

@@ -19,16 +19,13 @@ void event::set() noexcept {
 void event::wait() {
   detail::task* self = detail::enter_blocking_call("grove::event::wait");
   if (set_.load(std::memory_order_acquire)) return;
-  lock_.lock();
+  std::unique_lock guard(lock_);
   // Re-checked under lock_: a set() either ran before (we see the flag) or will find us queued.
-  if (set_.load(std::memory_order_relaxed)) {
-    lock_.unlock();
-    return;
-  }
+  if (set_.load(std::memory_order_relaxed)) return;
   detail::waiter w;
   w.owner = self;
   waiters_.push_back(w);
-  detail::park_or_throw(w, lock_, "grove::event::wait");
+  detail::park_or_throw(w, guard, "grove::event::wait");
 }
 
 }  // namespace grove

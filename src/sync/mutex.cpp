@@ -68,13 +68,12 @@ void mutex::lock_as(detail::task* self, bool cancellable) {
                                      std::memory_order_relaxed)) {
     return;
   }
-  lock_.lock();
+  std::unique_lock guard(lock_);
   std::uintptr_t s = state_.load(std::memory_order_relaxed);
   for (;;) {
     if (s == 0) {
       if (state_.compare_exchange_weak(s, word_of(self), std::memory_order_acquire,
                                        std::memory_order_relaxed)) {
-        lock_.unlock();
         return;
       }
     } else if ((s & contended_bit) != 0) {
@@ -89,7 +88,7 @@ void mutex::lock_as(detail::task* self, bool cancellable) {
   w.owner = self;
   waiters_.push_back(w);
   const detail::wait_outcome outcome =
-      detail::park(w, lock_, {.cancellable = cancellable, .what = "grove::mutex::lock"});
+      detail::park(w, guard, {.cancellable = cancellable, .what = "grove::mutex::lock"});
   if (outcome == detail::wait_outcome::cancelled) throw cancelled{};
   // Signalled: unlock_as() made us the holder before waking us.
 }

@@ -51,13 +51,12 @@ bool semaphore::try_acquire() noexcept {
 void semaphore::acquire() {
   detail::task* self = detail::enter_blocking_call("grove::semaphore::acquire");
   if (try_acquire()) return;
-  lock_.lock();
+  std::unique_lock guard(lock_);
   std::size_t s = state_.load(std::memory_order_relaxed);
   for (;;) {
     if (s >= one_token) {
       if (state_.compare_exchange_weak(s, s - one_token, std::memory_order_acquire,
                                        std::memory_order_relaxed)) {
-        lock_.unlock();
         return;
       }
     } else if (s == waiting_bit) {
@@ -71,7 +70,7 @@ void semaphore::acquire() {
   detail::waiter w;
   w.owner = self;
   waiters_.push_back(w);
-  detail::park_or_throw(w, lock_, "grove::semaphore::acquire");
+  detail::park_or_throw(w, guard, "grove::semaphore::acquire");
   // Signalled: release() handed its token to us.
 }
 

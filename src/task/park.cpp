@@ -50,7 +50,7 @@ wait_outcome park_unless_done(waiter& w, const char* what, bool (*publish)(void*
   return w.outcome.load(std::memory_order_acquire);
 }
 
-wait_outcome park(waiter& w, spin_lock& guard, park_options options) {
+wait_outcome park(waiter& w, std::unique_lock<spin_lock>& guard, park_options options) {
   task* self = current_task();
   enter_parking(self, w, options.what);  // step 1
 

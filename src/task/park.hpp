@@ -20,6 +20,7 @@
 
 #include <grove/detail/spin_lock.hpp>
 #include <grove/detail/wait_list.hpp>
+#include <mutex>
 
 namespace grove::detail {
 
@@ -30,8 +31,10 @@ struct park_options {
   const char* what = "?";  // shown by dump_task_tree: "parked on <what>"
 };
 
-// Parks the current task on `w` (see the protocol above). Releases `guard`.
-wait_outcome park(waiter& w, spin_lock& guard, park_options options);
+// Parks the current task on `w` (see the protocol above). `guard` owns the lock under which w is
+// findable; park releases it (and returns with it released), so that every exit path of the
+// caller, a throw included, leaves the lock as RAII says.
+wait_outcome park(waiter& w, std::unique_lock<spin_lock>& guard, park_options options);
 
 // The same park for a wait decided through a lock-free word instead of a locked list (the
 // nursery join): the task is `parking` before `publish` makes the waiter findable; `publish`

@@ -16,6 +16,7 @@ struct fiber_context;
 struct waiter;
 struct root_wait;
 struct start_wait;
+struct cancel_forwarder;
 
 // The scheduling state of a task. Transitions (who performs them):
 //   fresh   -> running                   worker or joining parent starts it
@@ -55,9 +56,15 @@ struct task : task_header {
   std::uint64_t id = 0;
 
   // ---- cancellation ----
-  // The task's own node: parent = its nursery's scope, or the start() caller's scope until
-  // started(). Never cancelled itself; it is where the task's chain starts.
+  // The task's own node: parent = its nursery's node, or its start gate. Never cancelled
+  // itself; it is where the task's chain starts.
   cancel_node own_scope;
+  // Started with nursery::start(): the gate between own_scope and the nursery's node (owned;
+  // see cancel_tree.cpp, step 7). Null otherwise.
+  cancel_node* start_gate = nullptr;
+  // While parked in nursery::start(): how a canceller passes the cancellation on to the task
+  // being started. Written by the task itself, read by cancellers that find it parked.
+  cancel_forwarder* cancel_forward = nullptr;
   cancel_node* current_scope = &own_scope;  // innermost scope of the code running now
   // cancel_requested() cache: the generation at which the chain was last found not cancelled.
   std::uint64_t checked_generation = 0;

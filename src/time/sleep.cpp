@@ -35,16 +35,20 @@ void sleep_until(clock::time_point deadline) {
   detail::timer_queue& timers = self->runtime->timers();
   detail::waiter w;
   w.owner = self;
-  detail::timer_queue::entry queued;
-  queued.sleeper = &w;
-  timers.lock().lock();
-  timers.insert_locked(queued, deadline);
-  const detail::wait_outcome outcome = detail::park(w, timers.lock(), {.what = "sleep"});
+  detail::timer_entry queued;
+  queued.context = &w;
+  queued.fire_under_lock = true;
+  // A sleeper whose cancellation won is left to wake through its canceller.
+  queued.fire = [](detail::timer_entry& e) {
+    detail::signal(*static_cast<detail::waiter*>(e.context));
+  };
+  std::unique_lock guard(timers.lock());
+  timers.schedule_locked(queued, deadline);
+  const detail::wait_outcome outcome = detail::park(w, guard, {.what = "sleep"});
   if (outcome == detail::wait_outcome::cancelled) {
-    {
-      std::lock_guard guard(timers.lock());
-      timers.erase_locked(queued);
-    }
+    guard.lock();
+    timers.erase_locked(queued);
+    guard.unlock();
     throw cancelled{};
   }
 }

@@ -1,52 +1,72 @@
-// The runtime's sleepers, ordered by deadline, behind ONE Asio steady_timer armed for the earliest
-// of them. A sleep costs an insertion under a spin lock (plus a re-arm, posted to the io thread,
-// only when it becomes the earliest); a cancelled sleep costs an erase — no per-sleeper Asio
-// operation, no syscall, no fight with the io thread for Asio's locks. This is also the one place
-// sleeps meet the clock (grove::now()).
+// The runtime's timed wake-ups (sleeps and cancel-scope deadlines), ordered by time in an
+// intrusive multiset behind ONE Asio steady_timer armed for the earliest. Queueing, moving and
+// forgetting an entry allocate nothing (the entry lives in its owner; the re-arm request posted
+// to the io thread uses storage inside the queue), so they cannot fail, and no lock is ever held
+// across something that can throw. This is also the one place timers meet the clock.
 //
-// Protocol: a sleeper inserts its entry and parks with the queue's lock as the park guard. The
-// timer handler (io thread), under the lock, erases every due entry, marks it `queued = false`
-// and signals its waiter. A sleeper woken by cancellation erases its own entry under the lock if
-// it is still queued. Either way the entry, which lives on the sleeper's stack, is touched only
-// under the lock while it is queued.
+// Protocol:
+//   1. An owner queues its entry under lock() (schedule_locked); when it becomes the earliest, a
+//      re-arm request goes to the io thread (at most one is in flight).
+//   2. The timer handler (io thread) takes every due entry out of the set under lock(). An entry
+//      with fire_under_lock fires there (a sleeper's signal). Any other entry is marked `firing`
+//      and fires after the lock is released; `firing` is cleared under the lock afterwards.
+//   3. An owner that is going away calls forget(): it unlinks the entry if still queued and
+//      waits while it is firing. After forget() returns, the queue holds no reference to the
+//      entry and no fire() of it is running: its memory may go.
+// A sleeper uses lock() as its park guard instead of forget(): its fire() runs under the lock,
+// and it erases its own entry under the lock when its cancellation won (see time/sleep.cpp).
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive/set.hpp>
+#include <cstddef>
 #include <grove/detail/spin_lock.hpp>
+#include <grove/detail/timer_entry.hpp>
 #include <grove/runtime.hpp>
-#include <map>
+#include <mutex>
 
 namespace grove::detail {
 
-struct waiter;
-
 class timer_queue {
  public:
-  struct entry;
-  using position = std::multimap<clock::time_point, entry*>::iterator;
-  struct entry {
-    waiter* sleeper = nullptr;
-    position where;
-    bool queued = false;  // guarded by the queue's lock
-  };
-
   explicit timer_queue(boost::asio::io_context& io) : io_(io), timer_(io) {}
+  timer_queue(const timer_queue&) = delete;
+  timer_queue& operator=(const timer_queue&) = delete;
 
   spin_lock& lock() noexcept { return lock_; }
-  // Caller holds lock(). Queues `e` (its sleeper set) for `deadline`.
-  void insert_locked(entry& e, clock::time_point deadline);
-  // Caller holds lock(). Forgets `e` if it is still queued.
-  void erase_locked(entry& e) noexcept;
+  // Caller holds lock(). Queues `e` for `when`, or moves it there if queued already.
+  void schedule_locked(timer_entry& e, clock::time_point when) noexcept;
+  // Caller holds lock(). Unlinks `e` if it is queued.
+  void erase_locked(timer_entry& e) noexcept;
+  // Step 3: unlinks `e` and waits until no fire() of it is running.
+  void forget(timer_entry& e) noexcept;
+
+  // Storage for the one re-arm request that can be in flight (used by its handler allocator).
+  struct request_storage {
+    alignas(std::max_align_t) std::byte bytes[256];
+    std::atomic<bool> in_use{false};
+  };
 
  private:
+  struct by_time {
+    bool operator()(const timer_entry& a, const timer_entry& b) const noexcept {
+      return a.when < b.when;
+    }
+  };
+  using entry_set = boost::intrusive::multiset<timer_entry, boost::intrusive::compare<by_time>,
+                                               boost::intrusive::constant_time_size<false>>;
+
+  void request_rearm_locked() noexcept;
   void rearm();                                            // io thread
   void on_expiry(const boost::system::error_code& error);  // io thread
 
   boost::asio::io_context& io_;
   spin_lock lock_;
-  std::multimap<clock::time_point, entry*> entries_;  // guarded by lock_
-  bool rearm_posted_ = false;                         // guarded by lock_
+  entry_set entries_;          // guarded by lock_
+  bool rearm_posted_ = false;  // guarded by lock_
+  request_storage request_storage_;
   // io thread only:
   boost::asio::steady_timer timer_;
   clock::time_point armed_for_ = clock::time_point::max();

@@ -1,7 +1,9 @@
 // Nurseries: the join guarantee, error collection, start/task_status, usage errors.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <grove/grove.hpp>
 #include <memory>
 #include <sstream>
@@ -305,4 +307,77 @@ TEST_CASE("dump_task_tree shows the nursery and a parked child") {
         grove::dump_task_tree(o);
       }(),
       grove::usage_error);
+}
+
+TEST_CASE("started() twice is usage_error raised in the task and reported by the nursery") {
+  run_on(2, [] {
+    CHECK_THROWS_WITH_AS(grove::open_nursery([](grove::nursery& n) {
+                           n.start([](grove::task_status<>& status) {
+                             grove::task_status<> copy =
+                                 status;  // copies share the record of the call
+                             status.started();
+                             copy.started();
+                           });
+                         }),
+                         "grove::task_status::started called twice", grove::usage_error);
+  });
+}
+
+TEST_CASE("state the nursery owns lives until every child has finished") {
+  run_on(2, [] {
+    auto destroyed_after_children = std::make_shared<std::atomic<int>>(0);
+    struct shared_state {
+      std::atomic<int> finished{0};
+      std::shared_ptr<std::atomic<int>> report;
+      explicit shared_state(std::shared_ptr<std::atomic<int>> r) : report(std::move(r)) {}
+      ~shared_state() { report->store(finished.load()); }
+    };
+    grove::open_nursery([&](grove::nursery& n) {
+      auto& state = n.emplace<shared_state>(destroyed_after_children);
+      auto& limiter = n.emplace<grove::capacity_limiter>(2);
+      for (int i = 0; i < 8; ++i) {
+        n.start_soon([&state, &limiter] {
+          grove::scoped_acquire token(limiter);
+          grove::sleep_for(std::chrono::milliseconds(1));
+          state.finished.fetch_add(1);
+        });
+      }
+    });  // the body returned long before the children finished
+    CHECK(destroyed_after_children->load() == 8);
+  });
+}
+
+TEST_CASE("task ids in dump_task_tree are unique across workers") {
+  run_on(2, [] {
+    grove::event release;
+    grove::open_nursery([&](grove::nursery& n) {
+      // Spawned from two tasks so that both workers allocate records.
+      for (int spawner = 0; spawner < 2; ++spawner) {
+        n.start_soon([&] {
+          for (int i = 0; i < 50; ++i) n.start_soon([&] { release.wait(); });
+        });
+      }
+      std::string tree;
+      for (;;) {
+        std::ostringstream out;
+        grove::dump_task_tree(out);
+        tree = out.str();
+        std::size_t parked = 0;
+        for (auto at = tree.find("parked on grove::event::wait"); at != std::string::npos;
+             at = tree.find("parked on grove::event::wait", at + 1)) {
+          ++parked;
+        }
+        if (parked == 100) break;
+        grove::checkpoint();
+      }
+      std::vector<std::string> ids;
+      for (auto at = tree.find("task "); at != std::string::npos; at = tree.find("task ", at + 1)) {
+        ids.push_back(tree.substr(at + 5, tree.find(':', at) - at - 5));
+      }
+      std::sort(ids.begin(), ids.end());
+      CHECK(std::adjacent_find(ids.begin(), ids.end()) == ids.end());
+      CHECK(ids.size() >= 100);
+      release.set();
+    });
+  });
 }

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
+#include <functional>
 #include <grove/grove.hpp>
 #include <latch>
 #include <stdexcept>
@@ -222,4 +224,77 @@ TEST_CASE("tasks that checkpoint take turns, each keeping its own caught excepti
       CHECK(out_of_turn == 0);
     }
   }
+}
+
+namespace {
+// Uses about `kib` KiB of stack, in frames the compiler cannot fold.
+volatile int stack_sink = 0;
+int use_stack(int kib) {
+  volatile char frame[1000];
+  frame[0] = static_cast<char>(kib);
+  if (kib <= 1) return frame[0];
+  const int below = use_stack(kib - 1);
+  stack_sink = frame[0];
+  return below + frame[0];
+}
+}  // namespace
+
+TEST_CASE("an inline child gets the whole promised stack, whatever its parent used") {
+  // One worker: the child is never stolen, so it runs inline on its parent's fiber.
+  grove::runtime rt{grove::runtime_options{.workers = 1, .stack_size = 256 * 1024}};
+  const auto before = rt.stats();
+  const int sum = rt.run([] {
+    int child_sum = 0;
+    // The parent uses 150 KiB of its own before the child needs 150 KiB of its own.
+    std::function<int(int)> descend = [&](int kib) -> int {
+      if (kib > 0) {
+        volatile char frame[1000];
+        frame[0] = 1;
+        return descend(kib - 1) + frame[0];
+      }
+      grove::open_nursery(
+          [&](grove::nursery& n) { n.start_soon([&] { child_sum = use_stack(150); }); });
+      return 0;
+    };
+    return descend(150) + child_sum;
+  });
+  CHECK(sum > 0);
+  CHECK(rt.stats().tasks_inlined - before.tasks_inlined == 1);
+}
+
+TEST_CASE("guard pages and overflow diagnostics survive 5000 runtimes in sequence") {
+  const auto [status, output] = run_in_dying_child([] {
+    // As on kernels without MADV_GUARD_INSTALL: every guard costs mappings from a budget.
+    ::setenv("GROVE_STACK_GUARD", "mprotect", 1);
+    for (int i = 0; i < 5000; ++i) {
+      grove::runtime rt{grove::runtime_options{.workers = 1, .stack_size = 64 * 1024}};
+      rt.run([] {});
+    }
+    grove::runtime rt{grove::runtime_options{.workers = 1, .stack_size = 64 * 1024}};
+    rt.run([] { return overflow_stack(0); });
+  });
+  INFO("child stderr: " << output);
+  CHECK(WIFSIGNALED(status));
+  CHECK(output.find("stack overflow in a task") != std::string::npos);
+  CHECK(output.find("out of guard-page budget") == std::string::npos);
+}
+
+TEST_CASE("destroying a runtime while another thread is inside its run() terminates") {
+  const auto [status, output] = run_in_dying_child([] {
+    auto* rt = new grove::runtime{grove::runtime_options{.workers = 1}};
+    std::latch running(1);
+    std::thread caller([&] {
+      rt->run([&] {
+        running.count_down();
+        grove::event never;
+        never.wait();
+      });
+    });
+    running.wait();
+    delete rt;
+    caller.join();
+  });
+  INFO("child stderr: " << output);
+  CHECK(died(status));
+  CHECK(output.find("while another thread is inside its run()") != std::string::npos);
 }

@@ -35,6 +35,23 @@ struct start_handshake {
   void* state = nullptr;   // the caller's wait, private to src/nursery
 };
 
+// An object owned by a nursery (nursery::emplace): destroyed after the join.
+struct nursery_owned {
+  nursery_owned() = default;
+  nursery_owned(const nursery_owned&) = delete;
+  nursery_owned& operator=(const nursery_owned&) = delete;
+  virtual ~nursery_owned() = default;
+  nursery_owned* next = nullptr;  // the nursery's list, newest first
+};
+template <class T>
+struct nursery_owned_value final : nursery_owned {
+  template <class... A>
+  explicit nursery_owned_value(A&&... args) : value(std::forward<A>(args)...) {}
+  T value;
+};
+// Hands `object` to the nursery, which deletes it after the join. Any task; no allocation.
+GROVE_API void nursery_adopt(nursery_core& n, nursery_owned* object) noexcept;
+
 // Allocates a task record for a child of `n` (per-worker free list; no lock).
 GROVE_API task_header* new_child_task(nursery_core& n);
 // Gives back a record whose callable could not be built.
@@ -80,8 +97,25 @@ void with_new_task(nursery_core& n, Body&& body, Publish&& publish) {
 
 }  // namespace detail
 
+namespace detail {
+// What task_status<T> and task_status<void> share. Copies of one status share its `called`
+// flag (which lives in the task's frame), so a second started() through any copy is
+// usage_error, raised in the calling task, rather than a hand-off to a start() that returned.
+class task_status_base {
+ protected:
+  task_status_base(start_handshake* handshake, bool* called)
+      : handshake_(handshake), called_(called) {}
+  void claim() {
+    if (*called_) throw usage_error("grove::task_status::started called twice");
+    *called_ = true;
+  }
+  start_handshake* handshake_;
+  bool* called_;
+};
+}  // namespace detail
+
 template <class T = void>
-class task_status {
+class task_status : detail::task_status_base {
  public:
   void started(T value) {
     claim();
@@ -93,29 +127,22 @@ class task_status {
 
  private:
   friend class nursery;
-  explicit task_status(detail::start_handshake* handshake) : handshake_(handshake) {}
-  void claim() {
-    if (called_) throw usage_error("grove::task_status::started called twice");
-    called_ = true;
-  }
-  detail::start_handshake* handshake_;
-  bool called_ = false;
+  task_status(detail::start_handshake* handshake, bool* called)
+      : task_status_base(handshake, called) {}
 };
 
 template <>
-class task_status<void> {
+class task_status<void> : detail::task_status_base {
  public:
   void started() {
-    if (called_) throw usage_error("grove::task_status::started called twice");
-    called_ = true;
+    claim();
     detail::signal_started(handshake_);
   }
 
  private:
   friend class nursery;
-  explicit task_status(detail::start_handshake* handshake) : handshake_(handshake) {}
-  detail::start_handshake* handshake_;
-  bool called_ = false;
+  task_status(detail::start_handshake* handshake, bool* called)
+      : task_status_base(handshake, called) {}
 };
 
 class GROVE_API nursery {
@@ -141,6 +168,17 @@ class GROVE_API nursery {
     return start_impl<T>(std::forward<F>(fn), handshake, result, std::forward<A>(args)...);
   }
 
+  // Constructs a T that the nursery owns and returns it. It lives until every child has
+  // finished: it is destroyed after the join (newest first), just before open_nursery returns.
+  // The place for state the children share, since the body's own locals die when the body
+  // returns, before the join (see docs/guide.md, "What children may refer to").
+  template <class T, class... A>
+  T& emplace(A&&... args) {
+    auto* object = new detail::nursery_owned_value<T>(std::forward<A>(args)...);
+    detail::nursery_adopt(*core_, object);
+    return object->value;
+  }
+
   grove::cancel_scope& cancel_scope() noexcept { return detail::nursery_scope(*core_); }
   std::size_t child_count() const noexcept { return detail::nursery_child_count(*core_); }
 
@@ -158,8 +196,10 @@ class GROVE_API nursery {
 template <class T, class F, class... A>
 T nursery::start_impl(F&& fn, detail::start_handshake& handshake, detail::result_holder<T>& result,
                       A&&... args) {
-  auto body = [status = task_status<T>(&handshake), fn = std::decay_t<F>(std::forward<F>(fn)),
+  auto body = [handshake = &handshake, fn = std::decay_t<F>(std::forward<F>(fn)),
                arguments = std::tuple<std::decay_t<A>...>(std::forward<A>(args)...)]() mutable {
+    bool called = false;
+    task_status<T> status(handshake, &called);
     std::apply([&](auto&... a) { std::invoke(std::move(fn), status, std::move(a)...); }, arguments);
   };
   detail::with_new_task(*core_, std::move(body),
@@ -167,6 +207,12 @@ T nursery::start_impl(F&& fn, detail::start_handshake& handshake, detail::result
   return result.take();
 }
 
+// Runs body(n) in the calling task, then waits until every child of n has finished, and only
+// then returns body's value (or reports the errors, see docs/reference.md).
+//
+// Lifetimes: body's local variables are destroyed when body returns, which is BEFORE the join.
+// A child must not refer to them: give it copies (start_soon decay-copies its arguments), state
+// declared before open_nursery, or state the nursery owns (n.emplace<T>(...)).
 template <class F>
 std::invoke_result_t<F, nursery&> open_nursery(F&& body) {
   using result_type = std::invoke_result_t<F, nursery&>;

@@ -112,9 +112,25 @@ class GROVE_API capacity_limiter {
   std::atomic<std::size_t> total_;
   std::atomic<std::size_t> borrowed_{0};
   detail::spin_lock lock_;              // guards holders_ and waiters_
-  std::vector<detail::task*> holders_;  // one entry per borrowed token
+  std::vector<std::uint64_t> holders_;  // task ids, one entry per borrowed token
   // Invariant at every unlock: borrowed < total implies no live waiter is queued.
   detail::wait_list waiters_;
+};
+
+// Holds one token of a semaphore or capacity_limiter for a scope, as std::scoped_lock holds a
+// grove::mutex: acquire() on construction (a checkpoint: if it throws `cancelled`, nothing is
+// held) and release() on destruction, also while an exception such as `cancelled` unwinds, so
+// a cancelled holder never keeps its token.
+template <class Acquirable>
+class [[nodiscard]] scoped_acquire {
+ public:
+  explicit scoped_acquire(Acquirable& resource) : resource_(resource) { resource_.acquire(); }
+  ~scoped_acquire() { resource_.release(); }
+  scoped_acquire(const scoped_acquire&) = delete;
+  scoped_acquire& operator=(const scoped_acquire&) = delete;
+
+ private:
+  Acquirable& resource_;
 };
 
 // Waits for a condition guarded by a grove::mutex. notify_one()/notify_all() work from any

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <new>
 #include <system_error>
 
@@ -33,8 +35,10 @@ std::atomic<long> mprotect_guards_used{0};
 std::atomic<bool> guard_madvise_unsupported{false};
 std::atomic<bool> warned_unguarded{false};
 
-// Slabs, for the overflow handler: append-only, entries cleared when a slab is unmapped.
+// Slabs, for the overflow handler (which must not lock): a fixed table whose entries are
+// claimed when a slab is mapped and released when it is unmapped.
 struct slab_record {
+  std::atomic<bool> claimed{false};
   std::atomic<std::byte*> base{nullptr};
   std::atomic<std::size_t> stride{0};
   std::atomic<std::size_t> count{0};
@@ -42,49 +46,78 @@ struct slab_record {
 };
 constexpr int max_registered_slabs = 1 << 14;
 slab_record slab_registry[max_registered_slabs];
-std::atomic<int> slab_registry_used{0};
+// How far into the table entries have ever been claimed (the handler's scan bound).
+std::atomic<int> slab_registry_high_water{0};
 
 int register_slab(std::byte* base, std::size_t stride, std::size_t count, std::size_t stack_size) {
-  const int slot = slab_registry_used.fetch_add(1, std::memory_order_relaxed);
-  if (slot >= max_registered_slabs) return -1;  // overflow then goes undiagnosed, not wrong
-  slab_record& r = slab_registry[slot];
-  r.stride.store(stride, std::memory_order_relaxed);
-  r.count.store(count, std::memory_order_relaxed);
-  r.stack_size.store(stack_size, std::memory_order_relaxed);
-  // release: the handler that reads base (acquire) sees the other fields.
-  r.base.store(base, std::memory_order_release);
-  return slot;
+  for (int slot = 0; slot < max_registered_slabs; ++slot) {
+    slab_record& r = slab_registry[slot];
+    bool expected = false;
+    if (r.claimed.load(std::memory_order_relaxed) ||
+        !r.claimed.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+      continue;
+    }
+    r.stride.store(stride, std::memory_order_relaxed);
+    r.count.store(count, std::memory_order_relaxed);
+    r.stack_size.store(stack_size, std::memory_order_relaxed);
+    // release: the handler that reads base (acquire) sees the other fields.
+    r.base.store(base, std::memory_order_release);
+    int high = slab_registry_high_water.load(std::memory_order_relaxed);
+    while (high < slot + 1 && !slab_registry_high_water.compare_exchange_weak(
+                                  high, slot + 1, std::memory_order_release)) {
+    }
+    return slot;
+  }
+  return -1;  // more than 16 384 live slabs: overflow there goes undiagnosed, not wrong
 }
 
-bool install_guard(std::byte* page) noexcept {
-  if (!guard_madvise_unsupported.load(std::memory_order_relaxed)) {
+void unregister_slab(int slot) noexcept {
+  if (slot < 0) return;
+  slab_record& r = slab_registry[slot];
+  r.base.store(nullptr, std::memory_order_release);
+  // release: a later claimer's acquire sees base cleared before it writes the fields.
+  r.claimed.store(false, std::memory_order_release);
+}
+
+bool force_mprotect_guards() noexcept {
+  const char* setting = std::getenv("GROVE_STACK_GUARD");
+  return setting != nullptr && std::strcmp(setting, "mprotect") == 0;
+}
+
+}  // namespace
+
+stack_allocator::stack_allocator(std::size_t task_stack_size)
+    : task_stack_size_(round_up(task_stack_size, page_size())),
+      stack_size_(2 * task_stack_size_),
+      stride_(stack_size_ + page_size()),
+      use_madvise_guards_(!force_mprotect_guards()) {}
+
+stack_allocator::~stack_allocator() {
+  for (const slab& s : slabs_) {
+    unregister_slab(s.registry_slot);
+    ::munmap(s.base, s.bytes);
+  }
+  mprotect_guards_used.fetch_sub(mprotect_guards_, std::memory_order_relaxed);
+}
+
+bool stack_allocator::install_guard(std::byte* page) noexcept {
+  if (use_madvise_guards_ && !guard_madvise_unsupported.load(std::memory_order_relaxed)) {
     if (::madvise(page, page_size(), madv_guard_install) == 0) return true;
     guard_madvise_unsupported.store(true, std::memory_order_relaxed);
   }
-  if (mprotect_guards_used.fetch_add(1, std::memory_order_relaxed) < mprotect_guard_budget &&
-      ::mprotect(page, page_size(), PROT_NONE) == 0) {
-    return true;
+  if (mprotect_guards_used.fetch_add(1, std::memory_order_relaxed) < mprotect_guard_budget) {
+    if (::mprotect(page, page_size(), PROT_NONE) == 0) {
+      ++mprotect_guards_;
+      return true;
+    }
   }
+  mprotect_guards_used.fetch_sub(1, std::memory_order_relaxed);
   if (!warned_unguarded.exchange(true)) {
     std::fprintf(stderr,
                  "grove: warning: out of guard-page budget (vm.max_map_count); further task "
                  "stacks have no guard page, so a stack overflow there is not diagnosed\n");
   }
   return false;
-}
-
-}  // namespace
-
-stack_allocator::stack_allocator(std::size_t stack_size)
-    : stack_size_(round_up(stack_size, page_size())), stride_(stack_size_ + page_size()) {}
-
-stack_allocator::~stack_allocator() {
-  for (const slab& s : slabs_) {
-    if (s.registry_slot >= 0) {
-      slab_registry[s.registry_slot].base.store(nullptr, std::memory_order_release);
-    }
-    ::munmap(s.base, s.bytes);
-  }
 }
 
 void stack_allocator::map_slab() {
@@ -100,7 +133,8 @@ void stack_allocator::map_slab() {
                             "grove: cannot map task stacks (out of memory or of mappings)");
   }
   auto* base = static_cast<std::byte*>(memory);
-  slabs_.push_back({base, bytes, register_slab(base, stride_, count, stack_size_)});
+  // The handler names the promised size: that is what a user raises.
+  slabs_.push_back({base, bytes, register_slab(base, stride_, count, task_stack_size_)});
   for (std::size_t i = count; i-- > 0;) {
     std::byte* slot = base + i * stride_;
     install_guard(slot);
@@ -151,7 +185,7 @@ void stack_cache::release(stack_memory stack) noexcept {
 
 std::size_t guarded_stack_size_at(const void* address) noexcept {
   const auto* a = static_cast<const std::byte*>(address);
-  const int used = slab_registry_used.load(std::memory_order_acquire);
+  const int used = slab_registry_high_water.load(std::memory_order_acquire);
   for (int i = 0; i < used && i < max_registered_slabs; ++i) {
     const slab_record& r = slab_registry[i];
     std::byte* base = r.base.load(std::memory_order_acquire);

@@ -1,8 +1,19 @@
-// Task stacks. A runtime's stacks all have one size and are carved from large slabs (one mmap
-// per slab), because the kernel caps a process near 65 530 mappings: one mmap per stack would
-// stop a program near 32 000 live tasks. Each stack keeps a guard page below it: installed with
-// MADV_GUARD_INSTALL where the kernel has it (no extra mapping), else with mprotect while the
-// mapping budget allows, after which further stacks go unguarded with a one-time warning.
+// Task stacks. A runtime's fiber stacks all have one size and are carved from large slabs (one
+// mmap per slab), because the kernel caps a process near 65 530 mappings: one mmap per stack
+// would stop a program near 32 000 live tasks. Each stack keeps a guard page below it: installed
+// with MADV_GUARD_INSTALL where the kernel has it (no extra mapping), else with mprotect while
+// the process-wide mapping budget allows, after which further stacks go unguarded with a
+// one-time warning. A runtime gives its guards back to the budget, and its slabs' entries in the
+// overflow handler's registry back for reuse, when its stacks are unmapped, so a process that
+// creates runtimes one after another never runs out of either.
+//
+// A fiber stack is twice the task stack size a runtime promises (runtime_options::stack_size):
+// a child runs inline on its joining parent's fiber only while at least the promised size is
+// left, so every task, inline or not, gets its promised stack. The pages are mapped with
+// MAP_NORESERVE and only those touched cost memory.
+//
+// GROVE_STACK_GUARD=mprotect in the environment, read when a runtime starts, makes it use the
+// mprotect guards even where the kernel has MADV_GUARD_INSTALL (as on kernels before 6.13).
 // Workers keep a small cache of free stacks so the common spawn/finish path takes no lock.
 #pragma once
 
@@ -20,7 +31,8 @@ struct stack_memory {
 
 class stack_allocator {
  public:
-  explicit stack_allocator(std::size_t stack_size);
+  // `task_stack_size`: what each task is promised; fiber stacks are twice that.
+  explicit stack_allocator(std::size_t task_stack_size);
   ~stack_allocator();
   stack_allocator(const stack_allocator&) = delete;
   stack_allocator& operator=(const stack_allocator&) = delete;
@@ -28,13 +40,17 @@ class stack_allocator {
   // Throws std::system_error (mmap failed: out of memory or mappings).
   stack_memory allocate();
   void deallocate(stack_memory stack) noexcept;
-  std::size_t stack_size() const noexcept { return stack_size_; }
+  std::size_t task_stack_size() const noexcept { return task_stack_size_; }
 
  private:
   void map_slab();
+  bool install_guard(std::byte* page) noexcept;
 
-  std::size_t stack_size_;
-  std::size_t stride_;  // guard page + stack
+  std::size_t task_stack_size_;
+  std::size_t stack_size_;  // of a fiber: 2 * task_stack_size_
+  std::size_t stride_;      // guard page + stack
+  bool use_madvise_guards_;
+  long mprotect_guards_ = 0;  // taken from the process-wide budget; given back at destruction
   std::mutex mutex_;
   std::vector<stack_memory> free_;
   struct slab {

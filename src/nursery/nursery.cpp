@@ -14,9 +14,11 @@
 namespace grove::detail {
 namespace {
 
-// An inline child runs on the joining parent's stack; leave at least this much room for it.
-std::size_t inline_stack_reserve(const runtime_core& runtime) noexcept {
-  return std::max<std::size_t>(16 * 1024, runtime.options().stack_size / 4);
+// An inline child runs on the joining parent's fiber; it starts only while the promised task
+// stack is left, plus room for the frames between this check and its body (fibers are twice
+// the promised size: see fiber/stack_pool.hpp).
+std::size_t inline_stack_reserve(runtime_core& runtime) noexcept {
+  return runtime.stacks().task_stack_size() + 4096;
 }
 
 // Changes t->innermost_nursery (t is the running task). A task nobody can see (not listed) needs
@@ -288,6 +290,12 @@ void signal_started(start_handshake* handshake) {
 
 grove::cancel_scope& nursery_scope(nursery_core& n) noexcept { return n.scope; }
 
+void nursery_adopt(nursery_core& n, nursery_owned* object) noexcept {
+  std::lock_guard guard(n.lock);
+  object->next = n.owned;
+  n.owned = object;
+}
+
 std::size_t nursery_child_count(const nursery_core& n) noexcept { return n.live_children(); }
 
 bool run_nursery(nursery_body_ref body) {
@@ -311,6 +319,11 @@ bool run_nursery(nursery_body_ref body) {
   }
 
   join(n, self);
+  // No child is left to refer to what the nursery owns.
+  while (nursery_owned* object = n.owned) {
+    n.owned = object->next;
+    delete object;
+  }
 
   change_open_nurseries(self, [&] { self->innermost_nursery = n.enclosing; });
   const bool own_scope_absorbs = absorbs(n.node());

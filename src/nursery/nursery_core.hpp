@@ -55,6 +55,7 @@ struct nursery_core {
   spin_lock lock;                          // guards the listed children and errors
   task* first_child = nullptr;             // listed children (see task::listed)
   std::vector<std::exception_ptr> errors;  // in order of occurrence
+  nursery_owned* owned = nullptr;          // guarded by lock: nursery::emplace objects
   task* owner;
   nursery_core* enclosing = nullptr;  // the owner's next outer open nursery
   runtime_core* runtime;

@@ -114,6 +114,12 @@ void run_root(runtime_core& core, callback_ref body) {
         "grove::run / runtime::run called from inside a grove task: a task must not block its "
         "worker waiting for another root task; open a nursery instead");
   }
+  // acq_rel on both sides: the destructor that sees 0 sees everything the run did.
+  core.runs_in_progress().fetch_add(1, std::memory_order_acq_rel);
+  struct leave_run {
+    runtime_core& core;
+    ~leave_run() { core.runs_in_progress().fetch_sub(1, std::memory_order_acq_rel); }
+  } counted{core};
   root_wait wait;
   task* t = allocate_task(core);
   t->body.emplace([body] { body(); });
@@ -151,6 +157,16 @@ runtime::~runtime() {
     std::fputs(
         "grove: fatal: a grove::runtime is being destroyed from one of its own tasks; a runtime "
         "must outlive its tasks (destroy it from the thread that created it)\n",
+        stderr);
+    std::terminate();
+  }
+  // Joining the workers now would leave that run() waiting forever for a root task that can no
+  // longer finish; failing loudly is the only honest answer (cancelling it could not make its
+  // caller's references to this runtime valid either).
+  if (core_->runs_in_progress().load(std::memory_order_acquire) != 0) {
+    std::fputs(
+        "grove: fatal: a grove::runtime is being destroyed while another thread is inside its "
+        "run(); a runtime must outlive every run() call on it\n",
         stderr);
     std::terminate();
   }

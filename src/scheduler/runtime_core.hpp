@@ -47,6 +47,9 @@ class runtime_core {
 
   timer_queue& timers() noexcept { return *timers_; }
 
+  // Threads inside run() on this runtime (destroying it meanwhile is fatal misuse).
+  std::atomic<int>& runs_in_progress() noexcept { return runs_in_progress_; }
+
   // Root tasks (for dump_task_tree); guarded by roots_mutex().
   std::mutex& roots_mutex() noexcept { return roots_mutex_; }
   void add_root(task* t);
@@ -62,6 +65,7 @@ class runtime_core {
   injection_queue injection_;
   event_count idle_;
   std::atomic<bool> stopping_{false};
+  std::atomic<int> runs_in_progress_{0};
   shared_counters external_;
   std::vector<std::unique_ptr<worker>> workers_;
   std::mutex roots_mutex_;

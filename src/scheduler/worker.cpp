@@ -67,6 +67,15 @@ void worker::join() {
 
 __attribute__((noinline)) worker* worker::current() noexcept { return this_thread_worker; }
 
+std::uint64_t worker::next_task_id() noexcept {
+  constexpr std::uint64_t block = 4096;
+  if (next_id_ == end_id_) {
+    next_id_ = reserve_task_ids(block);
+    end_id_ = next_id_ + block;
+  }
+  return next_id_++;
+}
+
 void worker::push_local(task* t) {
   deque_.push(t);
   runtime_->notify_work();

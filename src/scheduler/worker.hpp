@@ -50,7 +50,8 @@ class worker {
   // Task record memory (owner thread only): destroyed records kept for reuse.
   void* pop_free_task() noexcept;
   bool push_free_task(void* memory) noexcept;
-  std::uint64_t next_task_id() noexcept { return ++task_ids_; }
+  // A task id never used before in this process (ids are reserved in blocks, see task.cpp).
+  std::uint64_t next_task_id() noexcept;
 
   // The worker running on this thread, or null.
   static worker* current() noexcept;
@@ -76,7 +77,8 @@ class worker {
   };
   free_record* free_tasks_ = nullptr;
   std::size_t free_task_count_ = 0;
-  std::uint64_t task_ids_ = 0;
+  std::uint64_t next_id_ = 0;  // the block of task ids reserved for this worker: [next, end)
+  std::uint64_t end_id_ = 0;
   std::uint64_t random_state_;
   unsigned ticks_ = 0;
   worker_counters counters_;

@@ -23,11 +23,13 @@ std::size_t checked_total(std::size_t tokens, const char* what) {
   return tokens;
 }
 
-bool holds(const std::vector<detail::task*>& holders, const detail::task* t) noexcept {
-  return std::find(holders.begin(), holders.end(), t) != holders.end();
+// Holders are task ids: never reused, so a task allocated where a finished holder was is not
+// taken for it.
+bool holds(const std::vector<std::uint64_t>& holders, const detail::task* t) noexcept {
+  return std::find(holders.begin(), holders.end(), t->id) != holders.end();
 }
 
-void reject_second_borrow(const std::vector<detail::task*>& holders, const detail::task* t,
+void reject_second_borrow(const std::vector<std::uint64_t>& holders, const detail::task* t,
                           const char* what) {
   if (holds(holders, t)) {
     throw usage_error(std::string(what) +
@@ -53,15 +55,23 @@ void capacity_limiter::acquire() {
   if (detail::task_cancel_requested(self)) throw cancelled{};
   const std::size_t borrowed = borrowed_.load(std::memory_order_relaxed);
   if (borrowed < total_.load(std::memory_order_relaxed)) {
-    holders_.push_back(self);  // may throw bad_alloc: nothing was taken yet
+    holders_.push_back(self->id);  // may throw bad_alloc: nothing was taken yet
     borrowed_.store(borrowed + 1, std::memory_order_relaxed);
+    ++self->held_locks;
     return;
   }
   detail::waiter w;
   w.owner = self;
   waiters_.push_back(w);
+  self->waiting_for_holder.store(holders_.empty() ? 0 : holders_.front(),
+                                 std::memory_order_relaxed);
+  struct clear_on_exit {
+    detail::task* t;
+    ~clear_on_exit() { t->waiting_for_holder.store(0, std::memory_order_relaxed); }
+  } clear{self};
   detail::park_or_throw(w, guard, "grove::capacity_limiter::acquire");
   // Signalled: the waker recorded us as a holder and counted the token.
+  ++self->held_locks;
 }
 
 bool capacity_limiter::try_acquire() {
@@ -70,20 +80,22 @@ bool capacity_limiter::try_acquire() {
   reject_second_borrow(holders_, self, "grove::capacity_limiter::try_acquire");
   const std::size_t borrowed = borrowed_.load(std::memory_order_relaxed);
   if (borrowed >= total_.load(std::memory_order_relaxed)) return false;
-  holders_.push_back(self);
+  holders_.push_back(self->id);
   borrowed_.store(borrowed + 1, std::memory_order_relaxed);
+  ++self->held_locks;
   return true;
 }
 
 void capacity_limiter::release() {
   detail::task* self = detail::require_task("grove::capacity_limiter::release");
   std::lock_guard guard(lock_);
-  auto mine = std::find(holders_.begin(), holders_.end(), self);
+  auto mine = std::find(holders_.begin(), holders_.end(), self->id);
   if (mine == holders_.end()) {
     throw usage_error(
         "grove::capacity_limiter::release: the calling task does not hold a token of this "
         "capacity_limiter");
   }
+  --self->held_locks;
   const std::size_t borrowed = borrowed_.load(std::memory_order_relaxed);
   // Giving ours back makes room only if borrowed - 1 < total (the total may have been lowered).
   if (borrowed <= total_.load(std::memory_order_relaxed)) {
@@ -91,7 +103,7 @@ void capacity_limiter::release() {
     if (detail::waiter* w = detail::take_first_live(waiters_)) {
       // The token changes hands in place: no allocation, borrowed unchanged.
       detail::task* next = w->owner;
-      *mine = next;
+      *mine = next->id;
       detail::wake(next);
       return;
     }
@@ -115,7 +127,7 @@ void capacity_limiter::set_total_tokens(std::size_t tokens) {
     detail::waiter* w = detail::take_first_live(waiters_);
     if (w == nullptr) break;
     detail::task* next = w->owner;
-    holders_.push_back(next);  // within the reserved capacity
+    holders_.push_back(next->id);  // within the reserved capacity
     borrowed_.store(++borrowed, std::memory_order_relaxed);
     detail::wake(next);
   }

@@ -1,10 +1,11 @@
 // grove::mutex: a task-owned lock with direct FIFO hand-off.
 //
-// The state word holds the holder's task address (tasks are at least 8-byte aligned, so bit 0
-// is free) and a contended bit:
-//   0             free; lock() takes it with one compare-exchange
-//   holder        held, nobody queued; unlock() frees it with one compare-exchange
-//   holder | 1    held, tasks may be queued; unlock() takes lock_ and hands over
+// The state word holds the holder's task id shifted left by one (ids are unique in the process
+// and never reused, so a task allocated where a finished holder was is not taken for it) and a
+// contended bit:
+//   0                free; lock() takes it with one compare-exchange
+//   id << 1          held, nobody queued; unlock() frees it with one compare-exchange
+//   id << 1 | 1      held, tasks may be queued; unlock() takes lock_ and hands over
 // Lockers set the contended bit under lock_, just before queueing, so an unlock() whose
 // compare-exchange fails because of the bit finds them queued once it gets lock_. While the bit
 // is set, the word changes only under lock_ (the fast paths only move it from 0 or from a bare
@@ -22,7 +23,7 @@ namespace {
 constexpr std::uintptr_t contended_bit = 1;
 
 std::uintptr_t word_of(const detail::task* t) noexcept {
-  return reinterpret_cast<std::uintptr_t>(t);
+  return static_cast<std::uintptr_t>(t->id) << 1;
 }
 
 }  // namespace
@@ -49,8 +50,12 @@ bool mutex::try_lock() {
   }
   std::uintptr_t expected = 0;
   // acquire: pairs with the release that freed or handed over the mutex in unlock_as().
-  return state_.compare_exchange_strong(expected, word_of(self), std::memory_order_acquire,
-                                        std::memory_order_relaxed);
+  if (!state_.compare_exchange_strong(expected, word_of(self), std::memory_order_acquire,
+                                      std::memory_order_relaxed)) {
+    return false;
+  }
+  ++self->held_locks;
+  return true;
 }
 
 void mutex::unlock() {
@@ -66,6 +71,7 @@ void mutex::lock_as(detail::task* self, bool cancellable) {
   // acquire: pairs with the release in unlock_as().
   if (state_.compare_exchange_strong(expected, word_of(self), std::memory_order_acquire,
                                      std::memory_order_relaxed)) {
+    ++self->held_locks;
     return;
   }
   std::unique_lock guard(lock_);
@@ -74,6 +80,7 @@ void mutex::lock_as(detail::task* self, bool cancellable) {
     if (s == 0) {
       if (state_.compare_exchange_weak(s, word_of(self), std::memory_order_acquire,
                                        std::memory_order_relaxed)) {
+        ++self->held_locks;
         return;
       }
     } else if ((s & contended_bit) != 0) {
@@ -87,13 +94,17 @@ void mutex::lock_as(detail::task* self, bool cancellable) {
   detail::waiter w;
   w.owner = self;
   waiters_.push_back(w);
+  self->waiting_for_holder.store(s >> 1, std::memory_order_relaxed);
   const detail::wait_outcome outcome =
       detail::park(w, guard, {.cancellable = cancellable, .what = "grove::mutex::lock"});
+  self->waiting_for_holder.store(0, std::memory_order_relaxed);
   if (outcome == detail::wait_outcome::cancelled) throw cancelled{};
   // Signalled: unlock_as() made us the holder before waking us.
+  ++self->held_locks;
 }
 
 void mutex::unlock_as(detail::task* self) noexcept {
+  --self->held_locks;
   std::uintptr_t expected = word_of(self);
   // release: pairs with the acquire of the next lock()/try_lock(), publishing the critical
   // section's writes.

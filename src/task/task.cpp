@@ -1,7 +1,11 @@
 // Task records: the current-task pointer, allocation, and running a task to its end.
 #include "task/task.hpp"
 
+#include <algorithm>
+#include <cstdio>
+#include <deque>
 #include <grove/errors.hpp>
+#include <mutex>
 #include <new>
 #include <string>
 
@@ -14,13 +18,35 @@ namespace {
 
 thread_local task* running_task = nullptr;
 
-std::atomic<std::uint64_t> foreign_task_ids{0};
+std::atomic<std::uint64_t> next_unreserved_id{1};
+
+// Ids of tasks that ended holding a lock or tokens (a bug), for dump_task_tree; the oldest are
+// forgotten past a bound.
+std::mutex finished_holders_mutex;
+std::deque<std::uint64_t> finished_holders;
+constexpr std::size_t finished_holders_kept = 1024;
+
+void report_ended_holding_locks(const task& t) noexcept {
+  std::fprintf(stderr,
+               "grove: warning: task %llu ended holding %u grove::mutex lock(s) or "
+               "capacity_limiter token(s); tasks waiting for them wait forever "
+               "(dump_task_tree names this task as the holder)\n",
+               static_cast<unsigned long long>(t.id), t.held_locks);
+  try {
+    std::lock_guard guard(finished_holders_mutex);
+    if (finished_holders.size() == finished_holders_kept) finished_holders.pop_front();
+    finished_holders.push_back(t.id);
+  } catch (...) {
+    // Out of memory: the dump then only names the holder.
+  }
+}
 
 // Runs before the task's memory is reused or freed; the routing of the result.
 void complete_task(task* t, std::exception_ptr error, bool was_cancelled) noexcept {
   // The callable, and with it the decay-copied arguments, dies before anyone is told the task
   // has finished (API.md §2: destroyed before open_nursery returns).
   t->body.reset();
+  if (t->held_locks != 0) report_ended_holding_locks(*t);
   if (worker* here = worker::current()) {
     worker_counters::bump(here->counters().tasks_completed);
   } else {
@@ -34,6 +60,15 @@ void complete_task(task* t, std::exception_ptr error, bool was_cancelled) noexce
 }
 
 }  // namespace
+
+bool ended_holding_locks(std::uint64_t id) noexcept {
+  std::lock_guard guard(finished_holders_mutex);
+  return std::find(finished_holders.begin(), finished_holders.end(), id) != finished_holders.end();
+}
+
+std::uint64_t reserve_task_ids(std::uint64_t count) noexcept {
+  return next_unreserved_id.fetch_add(count, std::memory_order_relaxed);
+}
 
 __attribute__((noinline)) task* current_task() noexcept { return running_task; }
 __attribute__((noinline)) void set_current_task(task* t) noexcept { running_task = t; }
@@ -59,7 +94,7 @@ task* allocate_task(runtime_core& runtime) {
     t->id = here->next_task_id();
   } else {
     t = new task;
-    t->id = foreign_task_ids.fetch_add(1, std::memory_order_relaxed) + 1;
+    t->id = reserve_task_ids(1);
   }
   t->runtime = &runtime;
   return t;

@@ -53,7 +53,13 @@ struct task : task_header {
   // by the task itself; while the task is listed (always, for a root) only under
   // parent_nursery->lock (the roots mutex for a root), so a dump can walk it.
   nursery_core* innermost_nursery = nullptr;
-  std::uint64_t id = 0;
+  std::uint64_t id = 0;  // unique in the process, never reused (reserve_task_ids)
+  // grove::mutex holds and capacity_limiter tokens this task has and has not given back.
+  // Written by the task itself; checked when it ends (a task that ends holding one is a bug
+  // that would otherwise hang its lock's waiters without a hint).
+  std::uint32_t held_locks = 0;
+  // While parked on a lock or a limiter: the id of a task holding it, for dump_task_tree.
+  std::atomic<std::uint64_t> waiting_for_holder{0};
 
   // ---- cancellation ----
   // The task's own node: parent = its nursery's node, or its start gate. Never cancelled
@@ -91,6 +97,13 @@ task* current_task() noexcept;
 void set_current_task(task* t) noexcept;
 // The current task, or usage_error naming `what` ("grove::checkpoint").
 task* require_task(const char* what);
+
+// Task ids are unique in the process and never reused, so that they can name a lock's holder
+// and a task in dumps (a recycled record's address could not). Reserves `count` consecutive ids
+// and returns the first; workers reserve blocks, so a spawn touches no shared counter.
+std::uint64_t reserve_task_ids(std::uint64_t count) noexcept;
+// Whether the task with this id ended while it held a lock or limiter tokens (it was reported).
+bool ended_holding_locks(std::uint64_t id) noexcept;
 
 // Allocation of records: per-worker free lists; heap outside workers.
 task* allocate_task(runtime_core& runtime);

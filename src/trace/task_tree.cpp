@@ -67,6 +67,11 @@ void dump_task(std::ostream& out, task& t, int depth) {
   std::string scratch;
   out << std::string(static_cast<std::size_t>(depth) * 2, ' ') << (t.root != nullptr ? "root " : "")
       << "task " << t.id << ": " << describe(t, scratch);
+  if (const std::uint64_t holder = t.waiting_for_holder.load(std::memory_order_relaxed)) {
+    out << " (held by task " << holder;
+    if (ended_holding_locks(holder)) out << ", which ended without releasing it";
+    out << ')';
+  }
   if (chain_cancelled(&t.own_scope)) out << " (cancel requested)";
   out << '\n';
   std::vector<nursery_core*> open;

@@ -20,10 +20,11 @@ inline std::size_t parked_on(std::string_view what) {
   std::ostringstream out;
   grove::dump_task_tree(out);
   const std::string tree = out.str();
-  const std::string needle = "parked on " + std::string(what) + "\n";
+  const std::string needle = "parked on " + std::string(what);
   std::size_t found = 0;
   for (auto at = tree.find(needle); at != std::string::npos; at = tree.find(needle, at + 1)) {
-    ++found;
+    const std::size_t end = at + needle.size();
+    if (end < tree.size() && (tree[end] == '\n' || tree[end] == ' ')) ++found;
   }
   return found;
 }

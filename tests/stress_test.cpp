@@ -15,7 +15,9 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <grove/grove.hpp>
 #include <memory>
@@ -24,7 +26,10 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include "support/runtime_fixture.hpp"
 
 namespace {
 
@@ -417,4 +422,122 @@ TEST_CASE("random nursery trees end as the sequential model says, whatever the i
     }
   }
   CHECK(failures == 0);
+}
+
+// ---- the cancel tree's edges, raced at random ----
+//
+// Per seed, on runtimes replaced every 25 seeds (runtime churn): a foreign std::thread calls
+// set_deadline / set_shield / cancel on a scope while its task leaves it; inside the scope the
+// task either start()s a child that fails before started(), or start()s a listener that calls
+// started() while its handlers park and then cancels the nursery (the server pattern), or parks
+// until a deadline. Scopes are destroyed only after the runtime they ran on (they outlive it).
+// Checked: every seed ends (a watchdog aborts with the seed after grove_test::generous), and
+// start() reports the child's own error or the scope's cancellation, nothing else.
+TEST_CASE("the cancel tree's edges survive random races of foreign threads, start() and churn") {
+  const std::uint64_t first = from_environment("GROVE_STRESS_SEED", 1);
+  const std::uint64_t count = from_environment("GROVE_STRESS_COUNT", 2000) / 4;
+  std::atomic<std::uint64_t> current_seed{first};
+  std::atomic<bool> done{false};
+  std::mutex watchdog_mutex;
+  std::condition_variable watchdog_wake;
+  std::thread watchdog([&] {
+    std::unique_lock guard(watchdog_mutex);
+    std::uint64_t seen = current_seed.load();
+    while (!done.load()) {
+      if (watchdog_wake.wait_for(guard, grove_test::generous,
+                                 [&] { return done.load() || current_seed.load() != seen; })) {
+        seen = current_seed.load();
+        continue;
+      }
+      std::fprintf(stderr, "grove stress: seed %llu hung (GROVE_STRESS_SEED=%llu)\n",
+                   static_cast<unsigned long long>(seen), static_cast<unsigned long long>(seen));
+      std::abort();
+    }
+  });
+
+  std::unique_ptr<grove::runtime> rt;
+  std::vector<std::unique_ptr<grove::cancel_scope>> outliving;
+  int unexpected = 0;
+  for (std::uint64_t seed = first; seed < first + count; ++seed) {
+    if ((seed - first) % 25 == 0) {
+      rt.reset();
+      outliving.clear();  // after their runtime is gone
+      rt = std::make_unique<grove::runtime>(grove::runtime_options{.workers = 2});
+    }
+    std::mt19937_64 random(seed);
+    const int foreign_op = static_cast<int>(random() % 4);
+    const int delay = static_cast<int>(random() % 2000);
+    const int shape = static_cast<int>(random() % 3);
+    auto scope = std::make_unique<grove::cancel_scope>();
+    std::atomic<bool> go{false};
+    std::thread foreign([&] {
+      while (!go.load()) std::this_thread::yield();
+      for (int i = 0; i < delay; ++i) grove::detail::spin_pause();
+      switch (foreign_op) {
+        case 0:
+          scope->set_deadline(grove::clock::now() + std::chrono::microseconds(delay / 10));
+          break;
+        case 1:
+          scope->set_shield(true);
+          scope->set_shield(false);
+          break;
+        case 2:
+          scope->cancel();
+          break;
+        default:
+          scope->set_deadline(grove::clock::now() - 1s);
+          break;
+      }
+    });
+    std::string outcome = "none";
+    rt->run([&] {
+      grove::open_nursery([&](grove::nursery& n) {
+        scope->run([&] {
+          go = true;
+          if (shape == 0) {
+            try {
+              n.start([](grove::task_status<>&) {
+                grove::sleep_for(20us);
+                throw std::runtime_error("before started");
+              });
+              outcome = "start returned";
+            } catch (const std::runtime_error&) {
+              outcome = "child error";
+            }
+          } else if (shape == 1) {
+            n.start([](grove::task_status<>& status) {
+              grove::open_nursery([&](grove::nursery& handlers) {
+                for (int h = 0; h < 3; ++h) {
+                  handlers.start_soon([] {
+                    grove::event never;
+                    never.wait();
+                  });
+                }
+                status.started();
+              });
+            });
+            n.cancel_scope().cancel();
+          } else {
+            grove::move_on_after(std::chrono::microseconds(delay / 4),
+                                 [] { grove::sleep_for(1h); });
+          }
+        });
+      });
+    });
+    foreign.join();
+    // A cancelled scope may end start() with `cancelled` (absorbed: outcome stays "none").
+    if (shape == 0 && outcome != "child error" && !(outcome == "none" && scope->cancel_called())) {
+      ++unexpected;
+      FAIL_CHECK("edge seed=" << seed << ": start() ended with '" << outcome << "'");
+    }
+    outliving.push_back(std::move(scope));
+    current_seed.store(seed + 1);
+    watchdog_wake.notify_one();
+  }
+  rt.reset();
+  outliving.clear();
+  done.store(true);
+  watchdog_wake.notify_one();
+  watchdog.join();
+  CHECK(unexpected == 0);
 }

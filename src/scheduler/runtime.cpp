@@ -52,7 +52,7 @@ runtime_options resolve(runtime_options options) {
 runtime_core::runtime_core(runtime_options options)
     : options_(resolve(std::move(options))), stacks_(options_.stack_size) {
   if (options_.stack_overflow_handler) install_overflow_handler();
-  timers_ = std::make_unique<timer_queue>(io_);
+  timers_ = std::make_unique<timer_queue>(io_, timer_requests_);
   io_work_.emplace(boost::asio::make_work_guard(io_));
   io_thread_ = std::thread([this] { io_.run(); });
   ::pthread_setname_np(io_thread_.native_handle(), "grove-io");

@@ -70,6 +70,9 @@ class runtime_core {
   std::vector<std::unique_ptr<worker>> workers_;
   std::mutex roots_mutex_;
   std::vector<task*> roots_;
+  // Declared before io_: a re-arm request still queued at shutdown lives here and is destroyed
+  // by io_'s destructor.
+  timer_queue::request_storage timer_requests_;
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> io_work_;
   // Sleepers (declared after io_: destroyed before it, with its Asio timer).

@@ -31,7 +31,16 @@ namespace grove::detail {
 
 class timer_queue {
  public:
-  explicit timer_queue(boost::asio::io_context& io) : io_(io), timer_(io) {}
+  // Storage for the one re-arm request that can be in flight (used by its handler allocator).
+  // It must outlive `io`: a request still queued when the runtime stops is destroyed by the
+  // io_context's destructor, after this queue.
+  struct request_storage {
+    alignas(std::max_align_t) std::byte bytes[256];
+    std::atomic<bool> in_use{false};
+  };
+
+  timer_queue(boost::asio::io_context& io, request_storage& storage)
+      : io_(io), request_storage_(storage), timer_(io) {}
   timer_queue(const timer_queue&) = delete;
   timer_queue& operator=(const timer_queue&) = delete;
 
@@ -42,12 +51,6 @@ class timer_queue {
   void erase_locked(timer_entry& e) noexcept;
   // Step 3: unlinks `e` and waits until no fire() of it is running.
   void forget(timer_entry& e) noexcept;
-
-  // Storage for the one re-arm request that can be in flight (used by its handler allocator).
-  struct request_storage {
-    alignas(std::max_align_t) std::byte bytes[256];
-    std::atomic<bool> in_use{false};
-  };
 
  private:
   struct by_time {
@@ -66,7 +69,7 @@ class timer_queue {
   spin_lock lock_;
   entry_set entries_;          // guarded by lock_
   bool rearm_posted_ = false;  // guarded by lock_
-  request_storage request_storage_;
+  request_storage& request_storage_;
   // io thread only:
   boost::asio::steady_timer timer_;
   clock::time_point armed_for_ = clock::time_point::max();

@@ -208,7 +208,7 @@ T nursery::start_impl(F&& fn, detail::start_handshake& handshake, detail::result
 }
 
 // Runs body(n) in the calling task, then waits until every child of n has finished, and only
-// then returns body's value (or reports the errors, see docs/reference.md).
+// then returns body's value (or reports the errors, see docs/guide.md, "Nurseries").
 //
 // Lifetimes: body's local variables are destroyed when body returns, which is BEFORE the join.
 // A child must not refer to them: give it copies (start_soon decay-copies its arguments), state

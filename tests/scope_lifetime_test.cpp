@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "support/runtime_fixture.hpp"
+#include "support/server_pattern.hpp"
 #include "support/watchdog.hpp"
 
 using namespace std::chrono_literals;
@@ -89,17 +90,7 @@ TEST_CASE("a cancel after started() reaches every task the started task spawned"
     grove_test::run_with_watchdog(workers, [] {
       for (int round = 0; round < 300; ++round) {
         grove::open_nursery([](grove::nursery& n) {
-          n.start([](grove::task_status<>& status) {
-            grove::open_nursery([&](grove::nursery& handlers) {
-              for (int h = 0; h < 3; ++h) {
-                handlers.start_soon([] {
-                  grove::event never;
-                  never.wait();
-                });
-              }
-              status.started();
-            });
-          });
+          grove_test::start_listener_with_parked_handlers(n);
           n.cancel_scope().cancel();
         });
       }

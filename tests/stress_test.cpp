@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "support/runtime_fixture.hpp"
+#include "support/server_pattern.hpp"
 
 namespace {
 
@@ -505,17 +506,7 @@ TEST_CASE("the cancel tree's edges survive random races of foreign threads, star
               outcome = "child error";
             }
           } else if (shape == 1) {
-            n.start([](grove::task_status<>& status) {
-              grove::open_nursery([&](grove::nursery& handlers) {
-                for (int h = 0; h < 3; ++h) {
-                  handlers.start_soon([] {
-                    grove::event never;
-                    never.wait();
-                  });
-                }
-                status.started();
-              });
-            });
+            grove_test::start_listener_with_parked_handlers(n);
             n.cancel_scope().cancel();
           } else {
             grove::move_on_after(std::chrono::microseconds(delay / 4),

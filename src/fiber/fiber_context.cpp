@@ -56,6 +56,8 @@ fiber_context* create_fiber(stack_memory stack, task* first) {
   whole.sp = record_address;  // Boost places its own record below ours
   whole.size = static_cast<std::size_t>(record_address - stack.bottom);
   boost::context::preallocated below_record(record_address, whole.size, whole);
+  void* worker_fake_stack = nullptr;
+  sanitizer_before_setup_jump(&worker_fake_stack, stack.bottom, stack.size);
   fc->continuation =
       boost::context::fiber(std::allocator_arg, below_record, borrowed_stack{},
                             [fc](boost::context::fiber&& resumer) -> boost::context::fiber {
@@ -66,6 +68,7 @@ fiber_context* create_fiber(stack_memory stack, task* first) {
                               sanitizer_before_exit(fc->sanitizer);
                               return std::move(fc->resumer);
                             });
+  sanitizer_after_setup_jump(worker_fake_stack);
   return fc;
 }
 

@@ -79,6 +79,28 @@ inline void sanitizer_before_resume(sanitizer_fiber& s, void** worker_fake_stack
 #endif
 }
 
+// Worker side, around constructing a boost::context::fiber: Boost jumps onto the new stack and
+// back once, to set up its record, without telling the sanitizers. Under ASan that round trip is
+// marked as a switch, so that Boost's entry frame is made on the fiber's real stack: with
+// detect_stack_use_after_return it would otherwise land on the worker's fake stack, which
+// reclaims it while the fiber still runs in it.
+inline void sanitizer_before_setup_jump(void** worker_fake_stack, const void* bottom,
+                                        std::size_t size) noexcept {
+#if defined(GROVE_ASAN)
+  __sanitizer_start_switch_fiber(worker_fake_stack, bottom, size);
+#else
+  (void)worker_fake_stack, (void)bottom, (void)size;
+#endif
+}
+
+inline void sanitizer_after_setup_jump(void* worker_fake_stack) noexcept {
+#if defined(GROVE_ASAN)
+  __sanitizer_finish_switch_fiber(worker_fake_stack, nullptr, nullptr);
+#else
+  (void)worker_fake_stack;
+#endif
+}
+
 // Worker side, once the fiber has switched back.
 inline void sanitizer_after_resume(void* worker_fake_stack) noexcept {
 #if defined(GROVE_ASAN)

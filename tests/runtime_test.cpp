@@ -298,3 +298,36 @@ TEST_CASE("destroying a runtime while another thread is inside its run() termina
   CHECK(died(status));
   CHECK(output.find("while another thread is inside its run()") != std::string::npos);
 }
+
+#if defined(__SANITIZE_ADDRESS__)
+extern "C" int __asan_option_detect_stack_use_after_return;  // ASan's runtime flag
+
+TEST_CASE("under ASan, a child using a dead local of its nursery's body is reported") {
+  // The asan test preset sets detect_stack_use_after_return=1; run by hand without it, there is
+  // nothing to check.
+  if (__asan_option_detect_stack_use_after_return == 0) {
+    MESSAGE("ASAN_OPTIONS lacks detect_stack_use_after_return=1: not checked");
+    return;
+  }
+  // The lifetime trap of docs/guide.md ("What children may refer to"), caught by the ASan
+  // phase's detect_stack_use_after_return=1 through grove's fiber-switch annotations.
+  const auto [status, output] = run_in_dying_child([] {
+    grove::runtime rt{grove::runtime_options{.workers = 2}};
+    rt.run([] {
+      grove::open_nursery([](grove::nursery& n) {
+        grove::capacity_limiter slots(2);  // WRONG on purpose: dies before the join
+        for (int i = 0; i < 4; ++i) {
+          n.start_soon([&] {
+            grove::sleep_for(std::chrono::milliseconds(1));
+            slots.acquire();
+            slots.release();
+          });
+        }
+      });
+    });
+  });
+  INFO("child stderr: " << output);
+  CHECK(died(status));
+  CHECK(output.find("stack-use-after-return") != std::string::npos);
+}
+#endif

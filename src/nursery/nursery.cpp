@@ -51,7 +51,7 @@ void attach_child(nursery_core& n, task* t, cancel_node* scope_parent) {
 
 void run_inline(task* child, task* self, fiber_context* fc, worker& here) {
   child->fiber = fc;
-  child->state.store(run_state::running, std::memory_order_relaxed);
+  transition_to_running(*child);
   worker_counters::bump(here.counters().tasks_inlined);
   run_task_to_completion(child);  // may park and resume on another worker
   set_current_task(self);
@@ -68,8 +68,7 @@ void run_own_children_inline(nursery_core& n, task* self) {
     if (fc == nullptr || !stack_has_room(fc, inline_stack_reserve(*n.runtime))) return;
     task* next = here->take_local();
     if (next == nullptr) return;
-    if (next->parent_nursery != &n ||
-        next->state.load(std::memory_order_relaxed) != run_state::fresh) {
+    if (next->parent_nursery != &n || !is_fresh(*next)) {
       here->put_back(next);
       return;
     }

@@ -118,7 +118,7 @@ task* worker::take_direct_yield_target() noexcept {
   if (!deque_.looks_empty() || !runtime_->injection().looks_empty()) return nullptr;
   task* next = take_yielded();
   if (next == nullptr) return nullptr;
-  next->state.store(run_state::running, std::memory_order_relaxed);
+  transition_to_running(*next);
   worker_counters::bump(counters_.context_switches);
   return next;
 }
@@ -222,7 +222,7 @@ void worker::run(task* t) {
     t->fiber = fc;
     make_visible_in_nursery(t);  // now running on a fiber of its own: show it in dumps
   }
-  t->state.store(run_state::running, std::memory_order_relaxed);
+  transition_to_running(*t);
   worker_counters::bump(counters_.context_switches);
   stack_memory finished{};
   fiber_context* const came_back = resume_fiber(fc, &finished);
@@ -236,19 +236,14 @@ void worker::run(task* t) {
 void worker::after_switch(fiber_context* fc) {
   task* t = fc->switching_task;
   if (fc->reason == switch_reason::yielded) {
-    t->state.store(run_state::ready, std::memory_order_relaxed);
+    transition_to_ready(*t);
     push_yielded(t);
     return;
   }
-  // Parked: commit. release pairs with the waker's acquire in wake(), publishing the saved
-  // continuation (written by resume_fiber) before any other worker can resume it.
-  run_state expected = run_state::parking;
-  if (t->state.compare_exchange_strong(expected, run_state::parked, std::memory_order_acq_rel,
-                                       std::memory_order_acquire)) {
-    return;
-  }
+  // Parked: commit, now that resume_fiber has saved the continuation.
+  if (commit_park(*t)) return;
   // A waker came before the commit (woken_while_parking): the task is ours to run again.
-  t->state.store(run_state::ready, std::memory_order_relaxed);
+  transition_to_ready(*t);
   deque_.push(t);
 }
 

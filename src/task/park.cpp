@@ -25,9 +25,7 @@ void enter_parking(task* self, waiter& w, const char* what) {
   w.owner = self;
   self->current_waiter = &w;
   self->parked_on.store(what, std::memory_order_relaxed);
-  // relaxed: the wakers that can see this task read its state only after a synchronising step
-  // that follows this store (a lock we release, or the publishing RMW of park_unless_done).
-  self->state.store(run_state::parking, std::memory_order_relaxed);
+  transition_to_parking(*self);
 }
 
 void leave_parking(task* self) {
@@ -41,7 +39,7 @@ wait_outcome park_unless_done(waiter& w, const char* what, bool (*publish)(void*
   task* self = current_task();
   enter_parking(self, w, what);
   if (!publish(context)) {
-    self->state.store(run_state::running, std::memory_order_relaxed);
+    abandon_parking(*self);
     leave_parking(self);
     return wait_outcome::signalled;
   }
@@ -59,7 +57,7 @@ wait_outcome park(waiter& w, std::unique_lock<spin_lock>& guard, park_options op
     if (w.transition_to_cancelled()) {
       // Nobody else can have seen the decision: no waker will touch the task.
       unregister_parked(self);
-      self->state.store(run_state::running, std::memory_order_relaxed);
+      abandon_parking(*self);
       if (w.list != nullptr) w.list->remove(w);
       guard.unlock();
       leave_parking(self);
@@ -88,26 +86,8 @@ wait_outcome park(waiter& w, std::unique_lock<spin_lock>& guard, park_options op
 }
 
 void wake(task* t) noexcept {
-  run_state s = t->state.load(std::memory_order_acquire);
-  for (;;) {
-    if (s == run_state::parking) {
-      // The worker has not committed the park yet; it will see this and re-queue the task.
-      if (t->state.compare_exchange_weak(s, run_state::woken_while_parking,
-                                         std::memory_order_acq_rel, std::memory_order_acquire)) {
-        return;
-      }
-    } else if (s == run_state::parked) {
-      // acq_rel: acquire pairs with the worker's release in its commit, so the saved
-      // continuation is visible to whoever resumes the task after schedule().
-      if (t->state.compare_exchange_weak(s, run_state::ready, std::memory_order_acq_rel,
-                                         std::memory_order_acquire)) {
-        t->runtime->schedule(t);
-        return;
-      }
-    } else {
-      return;  // running, ready or already woken: nothing to do
-    }
-  }
+  // A task still parking is re-queued by its worker when it commits (commit_park fails).
+  if (transition_on_wake(*t)) t->runtime->schedule(t);
 }
 
 bool signal(waiter& w) noexcept {
@@ -157,7 +137,7 @@ void yield_current(task* t) {
     // instead of two; this task goes to the back of the queue once it is saved.
     if (task* next = here->take_direct_yield_target()) {
       switch_directly(current_fiber(), t, next->fiber, [](task* yielded) {
-        yielded->state.store(run_state::ready, std::memory_order_relaxed);
+        transition_to_ready(*yielded);
         worker::current()->push_yielded(yielded);
       });
       set_current_task(t);

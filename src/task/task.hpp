@@ -91,6 +91,66 @@ struct task : task_header {
 
 inline task* as_task(task_header* h) noexcept { return static_cast<task*>(h); }
 
+// ---- run_state transitions: every change of task::state goes through one of these ----
+
+// fresh or ready -> running: whoever is about to run the task (a worker resuming it, a joining
+// parent running it inline, a yield switching straight to it). relaxed: the task reached its
+// runner through a queue or a wake-up that already synchronised.
+inline void transition_to_running(task& t) noexcept {
+  t.state.store(run_state::running, std::memory_order_relaxed);
+}
+// running -> ready: a task that yielded, once its context is saved, before it is queued.
+inline void transition_to_ready(task& t) noexcept {
+  t.state.store(run_state::ready, std::memory_order_relaxed);
+}
+// running -> parking: the task itself, inside park(), before its waiter becomes findable.
+// relaxed: the wakers that can see the task read its state only after a synchronising step that
+// follows this store (a lock the parker releases, or the publishing RMW of park_unless_done).
+inline void transition_to_parking(task& t) noexcept {
+  t.state.store(run_state::parking, std::memory_order_relaxed);
+}
+// parking -> running: the task itself, when the park was decided before it switched out (nobody
+// else saw the decision, so no waker touches the state).
+inline void abandon_parking(task& t) noexcept {
+  t.state.store(run_state::running, std::memory_order_relaxed);
+}
+// parking -> parked: the worker, once the task's context is saved. False if a waker came first
+// (woken_while_parking): then the task is the worker's to make ready and queue again.
+// release pairs with the waker's acquire in transition_on_wake, publishing the saved
+// continuation before any other worker can resume it.
+[[nodiscard]] inline bool commit_park(task& t) noexcept {
+  run_state expected = run_state::parking;
+  return t.state.compare_exchange_strong(expected, run_state::parked, std::memory_order_acq_rel,
+                                         std::memory_order_acquire);
+}
+// The waker's side (called only by the one that decided the task's waiter): parking ->
+// woken_while_parking (the worker will re-queue it; returns false), or parked -> ready (true:
+// the caller schedules it). Any other state: already running or queued, false.
+[[nodiscard]] inline bool transition_on_wake(task& t) noexcept {
+  run_state s = t.state.load(std::memory_order_acquire);
+  for (;;) {
+    if (s == run_state::parking) {
+      if (t.state.compare_exchange_weak(s, run_state::woken_while_parking,
+                                        std::memory_order_acq_rel, std::memory_order_acquire)) {
+        return false;
+      }
+    } else if (s == run_state::parked) {
+      // acq_rel: acquire pairs with the worker's release in commit_park, so the saved
+      // continuation is visible to whoever resumes the task after it is scheduled.
+      if (t.state.compare_exchange_weak(s, run_state::ready, std::memory_order_acq_rel,
+                                        std::memory_order_acquire)) {
+        return true;
+      }
+    } else {
+      return false;
+    }
+  }
+}
+// Whether the task has not started yet (read by its owner's worker when choosing inline work).
+inline bool is_fresh(const task& t) noexcept {
+  return t.state.load(std::memory_order_relaxed) == run_state::fresh;
+}
+
 // The task running on this thread, or null. Not inlined: a fiber may resume on another
 // thread, and an inlined thread_local access could reuse the old thread's address.
 task* current_task() noexcept;

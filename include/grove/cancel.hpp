@@ -24,9 +24,9 @@ namespace detail {
 struct nursery_core;
 // Enters `node` in the current task, runs `body`, leaves it. Returns false when the scope
 // absorbed its own cancellation (the body did not complete); rethrows anything else.
-GROVE_API bool run_in_scope(cancel_node& node, callback_ref body);
+GROVE_API bool run_in_scope(scope_node& node, callback_ref body);
 GROVE_API void cancel_node_cancel(cancel_node& node) noexcept;
-GROVE_API void cancel_node_set_deadline(cancel_node& node, clock::time_point deadline);
+GROVE_API void cancel_node_set_deadline(scope_node& node, clock::time_point deadline);
 GROVE_API void cancel_node_set_shield(cancel_node& node, bool shield);
 GROVE_API bool cancel_node_cancel_called(const cancel_node& node) noexcept;
 
@@ -88,7 +88,7 @@ class GROVE_API cancel_scope {
 
  private:
   friend struct detail::nursery_core;
-  detail::cancel_node node_;
+  detail::scope_node node_;
 };
 
 // Yields to the scheduler; throws `cancelled` if the calling task is cancelled.

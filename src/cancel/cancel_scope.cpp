@@ -10,7 +10,7 @@
 namespace grove {
 namespace detail {
 
-bool run_in_scope(cancel_node& node, callback_ref body) {
+bool run_in_scope(scope_node& node, callback_ref body) {
   task* self = require_task("grove::cancel_scope::run");
   enter_node(node, self, "grove::cancel_scope::run");
   try {
@@ -31,7 +31,7 @@ bool run_in_scope(cancel_node& node, callback_ref body) {
 
 void cancel_node_cancel(cancel_node& node) noexcept { cancel_node_now(node); }
 
-void cancel_node_set_deadline(cancel_node& node, clock::time_point deadline) {
+void cancel_node_set_deadline(scope_node& node, clock::time_point deadline) {
   node.deadline_ticks.store(deadline.time_since_epoch().count(), std::memory_order_release);
   sync_deadline(node);
 }

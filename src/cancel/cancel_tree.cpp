@@ -231,7 +231,7 @@ void attach_node(cancel_node& node, cancel_node* parent, runtime_core* runtime) 
   node.state.store(cancel_node::phase::running, std::memory_order_relaxed);
 }
 
-void enter_node(cancel_node& node, task* t, const char* what) {
+void enter_node(scope_node& node, task* t, const char* what) {
   {
     std::lock_guard guard(node.lock);
     if (node.state.load(std::memory_order_relaxed) != cancel_node::phase::unentered) {
@@ -250,7 +250,7 @@ void enter_node(cancel_node& node, task* t, const char* what) {
   if (node.deadline_ticks.load(std::memory_order_acquire) != INT64_MAX) sync_deadline(node);
 }
 
-void leave_node(cancel_node& node, task* t) noexcept {
+void leave_node(scope_node& node, task* t) noexcept {
   {
     std::unique_lock guard(node.lock);
     // Freeze: a deadline that passed while running counts as cancel_called() from now on.
@@ -274,7 +274,7 @@ void leave_node(cancel_node& node, task* t) noexcept {
 
 void leave_task_node(cancel_node& node) noexcept { unlink_from_parent(node); }
 
-void sync_deadline(cancel_node& node) noexcept {
+void sync_deadline(scope_node& node) noexcept {
   {
     std::lock_guard guard(node.lock);
     if (!running(node)) return;
@@ -290,7 +290,7 @@ void sync_deadline(cancel_node& node) noexcept {
       node.deadline_armed = true;
       node.deadline_entry.context = &node;
       node.deadline_entry.fire = [](timer_entry& e) {
-        auto& fired = *static_cast<cancel_node*>(e.context);
+        auto& fired = *static_cast<scope_node*>(e.context);
         // A deadline moved later after the entry became due is not a cancellation.
         if (deadline_passed(fired)) cancel_node_now(fired);
       };

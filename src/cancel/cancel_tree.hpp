@@ -39,8 +39,8 @@ struct cancel_forwarder {
 
 // Scope lifetime: enter (usage_error if entered before) and leave (after leave_node returns,
 // nothing refers to the node: no timer, no other thread's set_deadline, no parent list).
-void enter_node(cancel_node& node, task* t, const char* what);
-void leave_node(cancel_node& node, task* t) noexcept;
+void enter_node(scope_node& node, task* t, const char* what);
+void leave_node(scope_node& node, task* t) noexcept;
 // A node that was running without a scope object (a task's own node, a start gate) leaves its
 // parent's child list, if a park ever linked it.
 void leave_task_node(cancel_node& node) noexcept;
@@ -54,6 +54,6 @@ void cancel_node_now(cancel_node& node) noexcept;
 void deliver_if_cancelled(cancel_node& node) noexcept;
 // After deadline_ticks changed, or on entry: puts the node's deadline in its runtime's timer
 // queue (or takes it out), or cancels at once if it has passed. Any thread; no-op unless running.
-void sync_deadline(cancel_node& node) noexcept;
+void sync_deadline(scope_node& node) noexcept;
 
 }  // namespace grove::detail

@@ -38,7 +38,7 @@ struct nursery_core {
   nursery_core(const nursery_core&) = delete;
   nursery_core& operator=(const nursery_core&) = delete;
 
-  cancel_node& node() noexcept { return scope.node_; }
+  scope_node& node() noexcept { return scope.node_; }
   void record_error(std::exception_ptr error) noexcept;
   void child_finished(task* child, bool was_cancelled) noexcept;
 

@@ -41,8 +41,8 @@ struct cancel_node {
   // The runtime whose timer queue holds this node's deadline; set with `parent`.
   runtime_core* runtime = nullptr;
 
-  // Guards first_child, first_parked, state changes, deadline_syncs, and the sibling links and
-  // `linked` of this node's children.
+  // Guards first_child, first_parked, state changes, the sibling links and `linked` of this
+  // node's children, and a scope_node's deadline_syncs.
   spin_lock lock;
   cancel_node* first_child = nullptr;
   task* first_parked = nullptr;  // tasks parked cancellably whose innermost scope is this node
@@ -50,7 +50,12 @@ struct cancel_node {
   cancel_node* next_sibling = nullptr;
   cancel_node* prev_sibling = nullptr;
   bool linked = false;
+};
 
+// The node of a cancel_scope (a nursery's too): the only nodes that can have a deadline, and so
+// the only ones that carry its timer entry. Tasks' own nodes and start gates, one per task,
+// stay small.
+struct scope_node : cancel_node {
   // Guarded by lock: set_deadline() calls between their check that the node runs and the end of
   // their timer-queue update; leaving waits for them (cancel_tree.cpp, step 8).
   int deadline_syncs = 0;

@@ -9,7 +9,9 @@
 // a leaf that parks forever is generated only where some enclosing scope or nursery is certain to
 // be cancelled (so every tree ends).
 //
-// GROVE_STRESS_SEED and GROVE_STRESS_COUNT override the first seed and the number of trees.
+// GROVE_STRESS_SEED and GROVE_STRESS_COUNT override the first seed and the number of trees;
+// GROVE_STRESS_FRESH picks (and prints) a new first seed. Each seed is also the runtime's
+// schedule_seed.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -383,14 +385,28 @@ std::uint64_t from_environment(const char* name, std::uint64_t fallback) {
   return text != nullptr ? std::strtoull(text, nullptr, 10) : fallback;
 }
 
+// The first seed: GROVE_STRESS_SEED, or with GROVE_STRESS_FRESH set a new one each run (printed,
+// so that a failure replays), or 1.
+std::uint64_t first_seed() {
+  if (std::getenv("GROVE_STRESS_FRESH") != nullptr && std::getenv("GROVE_STRESS_SEED") == nullptr) {
+    const std::uint64_t fresh = std::random_device{}() % 1000000000u + 1000000u;
+    std::printf("grove stress: fresh first seed %llu (replay: GROVE_STRESS_SEED=%llu)\n",
+                static_cast<unsigned long long>(fresh), static_cast<unsigned long long>(fresh));
+    return fresh;
+  }
+  return from_environment("GROVE_STRESS_SEED", 1);
+}
+
 }  // namespace
 
 TEST_CASE("random nursery trees end as the sequential model says, whatever the interleaving") {
-  const std::uint64_t first = from_environment("GROVE_STRESS_SEED", 1);
+  const std::uint64_t first = first_seed();
   const std::uint64_t count = from_environment("GROVE_STRESS_COUNT", 2000);
-  grove::runtime rt{grove::runtime_options{.workers = 2}};
   std::uint64_t failures = 0;
   for (std::uint64_t seed = first; seed < first + count && failures < 5; ++seed) {
+    // The seed drives the scheduler too (random ready-task choice, steal victims, extra
+    // yields), so a failing tree replays with the same interleaving decisions.
+    grove::runtime rt{grove::runtime_options{.workers = 2, .schedule_seed = seed}};
     generator make(seed);
     const std::unique_ptr<node> tree = make.tree();
     std::vector<tri> expected_caught(static_cast<std::size_t>(make.scopes()), tri::unknown);
@@ -435,7 +451,7 @@ TEST_CASE("random nursery trees end as the sequential model says, whatever the i
 // Checked: every seed ends (a watchdog aborts with the seed after grove_test::generous), and
 // start() reports the child's own error or the scope's cancellation, nothing else.
 TEST_CASE("the cancel tree's edges survive random races of foreign threads, start() and churn") {
-  const std::uint64_t first = from_environment("GROVE_STRESS_SEED", 1);
+  const std::uint64_t first = first_seed();
   const std::uint64_t count = from_environment("GROVE_STRESS_COUNT", 2000) / 4;
   std::atomic<std::uint64_t> current_seed{first};
   std::atomic<bool> done{false};
@@ -463,7 +479,8 @@ TEST_CASE("the cancel tree's edges survive random races of foreign threads, star
     if ((seed - first) % 25 == 0) {
       rt.reset();
       outliving.clear();  // after their runtime is gone
-      rt = std::make_unique<grove::runtime>(grove::runtime_options{.workers = 2});
+      rt = std::make_unique<grove::runtime>(
+          grove::runtime_options{.workers = 2, .schedule_seed = seed});
     }
     std::mt19937_64 random(seed);
     const int foreign_op = static_cast<int>(random() % 4);

@@ -9,6 +9,7 @@
 #include <grove/detail/result_holder.hpp>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -21,6 +22,10 @@ namespace grove {
 
 using clock = std::chrono::steady_clock;
 
+namespace testing {
+class mock_clock;  // <grove/testing.hpp>
+}
+
 struct runtime_options {
   unsigned workers = 0;        // 0: the CPUs in this process's affinity mask
   std::size_t stack_size = 0;  // bytes per task stack; 0: default_stack_size
@@ -28,6 +33,13 @@ struct runtime_options {
   // Install the SIGSEGV handler that turns a task's stack overflow into a diagnostic naming the
   // stack size (it chains to any handler installed before it). Off: overflow is a plain SIGSEGV.
   bool stack_overflow_handler = true;
+  // Testing (<grove/testing.hpp>): every deadline and sleep of the runtime follows this clock
+  // (one clock serves one live runtime at a time; a second is usage_error).
+  testing::mock_clock* virtual_clock = nullptr;
+  // Testing: randomised scheduling from this seed (random choice among ready tasks, random
+  // steal victims, random extra yields at checkpoints); with workers == 1 a seed reproduces a
+  // run's interleaving exactly.
+  std::optional<std::uint64_t> schedule_seed;
 };
 
 // The stack each task gets when runtime_options::stack_size is 0.
@@ -93,7 +105,8 @@ GROVE_API bool in_task() noexcept;
 // The live tree of nurseries and tasks of the calling task's runtime (usage_error outside a task).
 GROVE_API void dump_task_tree(std::ostream& out);
 
-// The runtime's current time: the one place grove reads its clock.
+// The runtime's current time: the one place grove reads its clock. Inside a task of a runtime
+// with a testing::mock_clock, that clock's virtual time; otherwise clock::now().
 GROVE_API clock::time_point now();
 
 }  // namespace grove

@@ -86,7 +86,8 @@ std::atomic<std::uint64_t> cancel_generation{1};
 bool deadline_passed(const cancel_node& node) noexcept {
   const std::int64_t ticks = node.deadline_ticks.load(std::memory_order_acquire);
   if (ticks == INT64_MAX) return false;
-  return grove::now().time_since_epoch().count() >= ticks;
+  const clock::time_point now = node.runtime != nullptr ? node.runtime->now() : clock::now();
+  return now.time_since_epoch().count() >= ticks;
 }
 
 bool running(const cancel_node& node) noexcept {

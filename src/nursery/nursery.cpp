@@ -64,6 +64,8 @@ void run_own_children_inline(nursery_core& n, task* self) {
   while (n.live_children() != 0) {
     worker* here = worker::current();
     if (here == nullptr || &here->runtime() != n.runtime) return;
+    // A schedule seed sometimes leaves the children to the scheduler, which picks among them.
+    if (here->seeded_chance(1)) return;
     fiber_context* fc = current_fiber();
     if (fc == nullptr || !stack_has_room(fc, inline_stack_reserve(*n.runtime))) return;
     task* next = here->take_local();

@@ -21,6 +21,7 @@
 #include "scheduler/runtime_core.hpp"
 #include "scheduler/worker.hpp"
 #include "task/task.hpp"
+#include "testing/mock_clock_access.hpp"
 
 namespace grove {
 namespace detail {
@@ -51,8 +52,13 @@ runtime_options resolve(runtime_options options) {
 
 runtime_core::runtime_core(runtime_options options)
     : options_(resolve(std::move(options))), stacks_(options_.stack_size) {
+  // First, so that a clock serving another runtime fails the constructor before anything starts.
+  if (options_.virtual_clock != nullptr) mock_clock_access::attach(*options_.virtual_clock, this);
   if (options_.stack_overflow_handler) install_overflow_handler();
-  timers_ = std::make_unique<timer_queue>(io_, timer_requests_);
+  timers_ = std::make_unique<timer_queue>(io_, timer_requests_, options_.virtual_clock);
+  quiescence_ = std::make_unique<quiescence>(*this, io_);
+  // An autojump threshold set before the clock was attached is watched from the start.
+  quiescence_->refresh_watching();
   io_work_.emplace(boost::asio::make_work_guard(io_));
   io_thread_ = std::thread([this] { io_.run(); });
   ::pthread_setname_np(io_thread_.native_handle(), "grove-io");
@@ -70,6 +76,14 @@ runtime_core::~runtime_core() {
   io_work_.reset();
   io_.stop();
   if (io_thread_.joinable()) io_thread_.join();
+  if (options_.virtual_clock != nullptr) mock_clock_access::detach(*options_.virtual_clock);
+}
+
+clock::time_point runtime_core::now() const { return time_of(options_.virtual_clock); }
+
+void runtime_core::clock_changed() {
+  timers_->clock_changed();
+  quiescence_->poke();
 }
 
 void runtime_core::schedule(task* t) {
@@ -178,6 +192,9 @@ boost::asio::io_context& runtime::io_context() noexcept { return core_->io(); }
 
 bool in_task() noexcept { return detail::current_task() != nullptr; }
 
-clock::time_point now() { return clock::now(); }
+clock::time_point now() {
+  const detail::task* t = detail::current_task();
+  return t != nullptr ? t->runtime->now() : clock::now();
+}
 
 }  // namespace grove

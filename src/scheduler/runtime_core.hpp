@@ -16,6 +16,7 @@
 #include "scheduler/event_count.hpp"
 #include "scheduler/injection_queue.hpp"
 #include "scheduler/stats.hpp"
+#include "testing/quiescence.hpp"
 #include "time/timer_queue.hpp"
 
 namespace grove::detail {
@@ -47,6 +48,13 @@ class runtime_core {
 
   timer_queue& timers() noexcept { return *timers_; }
 
+  // The runtime's time: its testing::mock_clock's, or the real clock's.
+  clock::time_point now() const;
+  testing::mock_clock* virtual_clock() const noexcept { return options_.virtual_clock; }
+  // The virtual clock jumped or its autojump threshold changed (any thread).
+  void clock_changed();
+  quiescence& quiescence_watch() noexcept { return *quiescence_; }
+
   // Threads inside run() on this runtime (destroying it meanwhile is fatal misuse).
   std::atomic<int>& runs_in_progress() noexcept { return runs_in_progress_; }
 
@@ -77,6 +85,7 @@ class runtime_core {
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> io_work_;
   // Sleepers (declared after io_: destroyed before it, with its Asio timer).
   std::unique_ptr<timer_queue> timers_;
+  std::unique_ptr<quiescence> quiescence_;  // holds an Asio timer too
   std::thread io_thread_;
 };
 

@@ -45,7 +45,19 @@ worker::worker(runtime_core& runtime, unsigned index)
     : runtime_(&runtime),
       index_(index),
       stacks_(runtime.stacks()),
-      random_state_(0x9E3779B97F4A7C15ULL * (index + 1)) {}
+      random_state_(0x9E3779B97F4A7C15ULL * (index + 1)) {
+  if (const auto& seed = runtime.options().schedule_seed) {
+    seeded_ = true;
+    // Never 0 (xorshift's fixed point), different per worker, a function of the seed alone.
+    random_state_ ^= *seed * 0xD1B54A32D192ED03ULL + 1;
+    if (random_state_ == 0) random_state_ = 1;
+  }
+}
+
+bool worker::seeded_chance(unsigned bits) noexcept {
+  if (!seeded_) return false;
+  return (next_random(random_state_) >> 40 & ((std::uint64_t{1} << bits) - 1)) == 0;
+}
 
 worker::~worker() {
   while (free_tasks_ != nullptr) {
@@ -102,6 +114,22 @@ constexpr auto steal_lifo = &chase_lev_deque<task*>::steal;
 constexpr auto steal_fifo = &chase_lev_deque<task*>::steal_from_fifo;
 }  // namespace
 
+// With a schedule seed: any of the worker's own ready tasks may run next, not only the newest
+// (a random pick between the deque's two ends and the yield queue); the usual order follows
+// when the picked source is empty.
+task* worker::find_local_task_seeded() {
+  switch (next_random(random_state_) % 3) {
+    case 0:
+      return deque_.take();
+    case 1: {
+      task* t = nullptr;
+      return steal_with_retries<steal_lifo>(deque_, t) ? t : nullptr;
+    }
+    default:
+      return take_yielded();
+  }
+}
+
 bool worker::try_steal_from(task*& out) noexcept {
   return steal_with_retries<steal_lifo>(deque_, out) ||
          steal_with_retries<steal_fifo>(yielded_, out);
@@ -157,6 +185,9 @@ void worker::loop() {
 }
 
 task* worker::find_task() {
+  if (seeded_) {
+    if (task* t = find_local_task_seeded()) return t;
+  }
   if (++ticks_ % 61 == 0) {
     if (task* t = runtime_->injection().pop()) return t;
     if (task* t = take_yielded()) return t;
@@ -192,6 +223,12 @@ task* worker::park_until_work() {
     if (runtime_->stopping()) return nullptr;
     spin_pause();
   }
+  // Asleep from here on, for testing::wait_all_tasks_blocked and autojump (slow path only).
+  struct counted_idle {
+    quiescence& watch;
+    explicit counted_idle(quiescence& q) : watch(q) { watch.worker_idle(); }
+    ~counted_idle() { watch.worker_busy(); }
+  } idle{runtime_->quiescence_watch()};
   for (;;) {
     const event_count::key key = runtime_->idle().prepare_wait();
     if (task* t = search_other_queues()) {

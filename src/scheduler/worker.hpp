@@ -53,12 +53,19 @@ class worker {
   // A task id never used before in this process (ids are reserved in blocks, see task.cpp).
   std::uint64_t next_task_id() noexcept;
 
+  // runtime_options::schedule_seed (owner thread only): whether scheduling is randomised, and
+  // its coin flips. Without a seed these answer "no" and cost one predictable branch.
+  bool seeded() const noexcept { return seeded_; }
+  // True with probability 1 / 2^bits; false when not seeded.
+  bool seeded_chance(unsigned bits) noexcept;
+
   // The worker running on this thread, or null.
   static worker* current() noexcept;
 
  private:
   void loop();
   task* find_task();
+  task* find_local_task_seeded();
   task* search_other_queues();
   task* park_until_work();
   void run(task* t);
@@ -79,7 +86,8 @@ class worker {
   std::size_t free_task_count_ = 0;
   std::uint64_t next_id_ = 0;  // the block of task ids reserved for this worker: [next, end)
   std::uint64_t end_id_ = 0;
-  std::uint64_t random_state_;
+  std::uint64_t random_state_;  // steal victims; with a schedule seed, every random choice
+  bool seeded_ = false;
   unsigned ticks_ = 0;
   worker_counters counters_;
   std::thread thread_;

@@ -15,6 +15,7 @@ namespace grove::detail {
 inline task* enter_blocking_call(const char* what) {
   task* self = require_task(what);
   if (task_cancel_requested(self)) throw cancelled{};
+  seeded_extra_yield(self);
   return self;
 }
 

@@ -50,6 +50,7 @@ capacity_limiter::capacity_limiter(std::size_t tokens)
 
 void capacity_limiter::acquire() {
   detail::task* self = detail::require_task("grove::capacity_limiter::acquire");
+  detail::seeded_extra_yield(self);
   std::unique_lock guard(lock_);
   reject_second_borrow(holders_, self, "grove::capacity_limiter::acquire");
   if (detail::task_cancel_requested(self)) throw cancelled{};

@@ -40,6 +40,7 @@ void mutex::lock() {
         "grove::mutex::lock: the calling task already holds this mutex (it is not recursive)");
   }
   if (detail::task_cancel_requested(self)) throw cancelled{};
+  detail::seeded_extra_yield(self);
   lock_as(self, true);
 }
 

@@ -129,6 +129,12 @@ void signal_all(wait_list& list) noexcept {
   }
 }
 
+void seeded_extra_yield(task* t) {
+  if (!t->runtime->options().schedule_seed) return;  // the common case: one load and a branch
+  worker* here = worker::current();
+  if (here != nullptr && here->seeded_chance(2)) yield_current(t);
+}
+
 void yield_current(task* t) {
   if (worker* here = worker::current(); here != nullptr) {
     // Nothing else waits for this worker: going round the scheduler would only come back here.

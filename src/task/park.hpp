@@ -63,5 +63,9 @@ void signal_all(wait_list& list) noexcept;
 
 // Suspends the current task and puts it at the back of its worker's run queue.
 void yield_current(task* t);
+// runtime_options::schedule_seed: at a checkpoint that need not wait, yields now and then (a
+// seeded coin flip), so that a seed explores interleavings the program's own waits do not force.
+// Without a seed: nothing.
+void seeded_extra_yield(task* t);
 
 }  // namespace grove::detail

@@ -5,6 +5,8 @@
 #include <memory>
 #include <new>
 
+#include "testing/mock_clock_access.hpp"
+
 namespace grove::detail {
 namespace {
 
@@ -86,12 +88,27 @@ void timer_queue::forget(timer_entry& e) noexcept {
   }
 }
 
+clock::time_point timer_queue::earliest() {
+  std::lock_guard guard(lock_);
+  return entries_.empty() ? clock::time_point::max() : entries_.begin()->when;
+}
+
+void timer_queue::clock_changed() {
+  boost::asio::post(io_, [this] {
+    armed_for_ = clock::time_point::min();  // the real time of every entry moved
+    on_expiry(boost::system::error_code{});
+  });
+}
+
 void timer_queue::rearm() {
   clock::time_point earliest = clock::time_point::max();
   {
     std::lock_guard guard(lock_);
     rearm_posted_ = false;
     if (!entries_.empty()) earliest = entries_.begin()->when;
+  }
+  if (clock_ != nullptr && earliest != clock::time_point::max()) {
+    earliest = mock_clock_access::real_time_at(*clock_, earliest);
   }
   if (earliest == armed_for_) return;
   armed_for_ = earliest;
@@ -107,7 +124,7 @@ void timer_queue::on_expiry(const boost::system::error_code& error) {
   if (error) return;  // re-armed or cancelled: a newer wait is pending, or none is needed
   armed_for_ = clock::time_point::max();
   std::unique_lock guard(lock_);
-  const clock::time_point now = grove::now();
+  const clock::time_point now = time_of(clock_);
   while (!entries_.empty() && entries_.begin()->when <= now) {
     timer_entry& due = *entries_.begin();
     entries_.erase(entries_.begin());

@@ -2,7 +2,10 @@
 // intrusive multiset behind ONE Asio steady_timer armed for the earliest. Queueing, moving and
 // forgetting an entry allocate nothing (the entry lives in its owner; the re-arm request posted
 // to the io thread uses storage inside the queue), so they cannot fail, and no lock is ever held
-// across something that can throw. This is also the one place timers meet the clock.
+// across something that can throw. This is also the one place timers meet the clock: entries are
+// in the runtime's time, virtual under a testing::mock_clock, and the Asio timer waits for the
+// real time at which the clock will show the earliest (never, for a stopped clock: then only a
+// jump, clock_changed(), makes entries due).
 //
 // Protocol:
 //   1. An owner queues its entry under lock() (schedule_locked); when it becomes the earliest, a
@@ -39,8 +42,9 @@ class timer_queue {
     std::atomic<bool> in_use{false};
   };
 
-  timer_queue(boost::asio::io_context& io, request_storage& storage)
-      : io_(io), request_storage_(storage), timer_(io) {}
+  timer_queue(boost::asio::io_context& io, request_storage& storage,
+              const testing::mock_clock* virtual_clock)
+      : io_(io), clock_(virtual_clock), request_storage_(storage), timer_(io) {}
   timer_queue(const timer_queue&) = delete;
   timer_queue& operator=(const timer_queue&) = delete;
 
@@ -51,6 +55,10 @@ class timer_queue {
   void erase_locked(timer_entry& e) noexcept;
   // Step 3: unlinks `e` and waits until no fire() of it is running.
   void forget(timer_entry& e) noexcept;
+  // The virtual clock jumped (any thread): due entries fire and the timer re-arms.
+  void clock_changed();
+  // The earliest queued time, or max() when nothing is queued.
+  clock::time_point earliest();
 
  private:
   struct by_time {
@@ -66,13 +74,14 @@ class timer_queue {
   void on_expiry(const boost::system::error_code& error);  // io thread
 
   boost::asio::io_context& io_;
+  const testing::mock_clock* clock_;  // null: real time
   spin_lock lock_;
   entry_set entries_;          // guarded by lock_
   bool rearm_posted_ = false;  // guarded by lock_
   request_storage& request_storage_;
   // io thread only:
   boost::asio::steady_timer timer_;
-  clock::time_point armed_for_ = clock::time_point::max();
+  clock::time_point armed_for_ = clock::time_point::max();  // real time
 };
 
 }  // namespace grove::detail

@@ -1,12 +1,6 @@
 // Fine-grained fork-join: fib(n) where every call spawns one child and joins it, and nqueens(11)
 // with one task per valid column. grove nurseries vs oneTBB task_group vs OpenMP tasks, at 1 and
 // 2 workers, in one process, so the ns-per-task ratios are meaningful (DESIGN.md §3 targets).
-#include "bench_util.hpp"
-
-#include <grove/cancel.hpp>
-#include <grove/nursery.hpp>
-#include <grove/runtime.hpp>
-
 #include <benchmark/benchmark.h>
 #include <omp.h>
 #include <tbb/task_arena.h>
@@ -15,6 +9,11 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <grove/cancel.hpp>
+#include <grove/nursery.hpp>
+#include <grove/runtime.hpp>
+
+#include "bench_util.hpp"
 
 namespace {
 
@@ -98,9 +97,25 @@ void BM_fib_grove(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   const auto workers = static_cast<unsigned>(state.range(1));
   grove::runtime rt({.workers = workers});
-  measure(state, spawns_of_fib(n), serial_fib(n), [&] { return rt.run([&] { return grove_fib(n); }); });
+  measure(state, spawns_of_fib(n), serial_fib(n),
+          [&] { return rt.run([&] { return grove_fib(n); }); });
   const grove::runtime_stats s = rt.stats();
   state.counters["steals"] = static_cast<double>(s.steals);
+  state.counters["inlined_pct"] =
+      100.0 * static_cast<double>(s.tasks_inlined) / static_cast<double>(s.tasks_spawned);
+}
+
+// The cost of seeded scheduling (runtime_options::schedule_seed, for tests): the same fib with a
+// seed; range(2) 0 runs without one, in the same process, for the ratio.
+void BM_fib_grove_schedule_seed(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  const auto workers = static_cast<unsigned>(state.range(1));
+  grove::runtime_options options{.workers = workers};
+  if (state.range(2) != 0) options.schedule_seed = 12345;
+  grove::runtime rt(options);
+  measure(state, spawns_of_fib(n), serial_fib(n),
+          [&] { return rt.run([&] { return grove_fib(n); }); });
+  const grove::runtime_stats s = rt.stats();
   state.counters["inlined_pct"] =
       100.0 * static_cast<double>(s.tasks_inlined) / static_cast<double>(s.tasks_spawned);
 }
@@ -167,7 +182,9 @@ long grove_queens(int row, const board& a) {
       b = a;
       b[static_cast<std::size_t>(row)] = static_cast<char>(i);
       if (queens_ok(row + 1, b.data())) {
-        nursery.start_soon([&parts, &b, row, i] { parts[static_cast<std::size_t>(i)] = grove_queens(row + 1, b); });
+        nursery.start_soon([&parts, &b, row, i] {
+          parts[static_cast<std::size_t>(i)] = grove_queens(row + 1, b);
+        });
       }
     }
   });
@@ -222,13 +239,56 @@ void BM_nqueens_tbb(benchmark::State& state) {
 
 // Args: {n, workers}. Fixed iteration counts keep the suite short on 2 cores.
 BENCHMARK(BM_fib_serial)->Args({30})->Iterations(5)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_fib_grove)->Args({30, 1})->Args({30, 2})->Iterations(5)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_fib_tbb)->Args({30, 1})->Args({30, 2})->Iterations(5)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_fib_openmp)->Args({30, 1})->Args({30, 2})->Iterations(2)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_fib_grove)->Args({32, 1})->Args({32, 2})->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_fib_tbb)->Args({32, 1})->Args({32, 2})->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_fib_grove)
+    ->Args({30, 1})
+    ->Args({30, 2})
+    ->Iterations(5)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_fib_tbb)
+    ->Args({30, 1})
+    ->Args({30, 2})
+    ->Iterations(5)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_fib_openmp)
+    ->Args({30, 1})
+    ->Args({30, 2})
+    ->Iterations(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_fib_grove)
+    ->Args({32, 1})
+    ->Args({32, 2})
+    ->Iterations(3)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_fib_tbb)
+    ->Args({32, 1})
+    ->Args({32, 2})
+    ->Iterations(3)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_fib_grove_schedule_seed)
+    ->Args({25, 1, 0})
+    ->Args({25, 1, 1})
+    ->Args({25, 2, 0})
+    ->Args({25, 2, 1})
+    ->Iterations(10)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_nqueens_serial)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_nqueens_grove)->Arg(1)->Arg(2)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_nqueens_tbb)->Arg(1)->Arg(2)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_nqueens_grove)
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(3)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_nqueens_tbb)
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(3)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

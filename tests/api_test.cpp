@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <grove/grove.hpp>
+#include <grove/testing.hpp>
 #if __has_include(<Eigen/Core>)
 #include <grove/eigen.hpp>
 #define GROVE_API_TEST_EIGEN 1
@@ -108,7 +109,41 @@ static_assert(std::is_base_of_v<std::runtime_error, grove::broken_resource_error
 static_assert(std::is_same_v<decltype(grove::runtime_stats{}.tasks_spawned), std::uint64_t>);
 static_assert(std::is_same_v<decltype(grove::runtime_stats{}.context_switches), std::uint64_t>);
 
+// §11
+static_assert(std::is_same_v<decltype(grove::now()), grove::clock::time_point>);
+static_assert(std::is_same_v<decltype(std::declval<const grove::testing::mock_clock&>().now()),
+                             grove::clock::time_point>);
+static_assert(std::is_constructible_v<grove::testing::mock_clock, double> &&
+              std::is_default_constructible_v<grove::testing::mock_clock>);
+static_assert(
+    std::is_same_v<decltype(grove::runtime_options{}.virtual_clock), grove::testing::mock_clock*>);
+static_assert(
+    std::is_same_v<decltype(grove::runtime_options{}.schedule_seed), std::optional<std::uint64_t>>);
+
 }  // namespace
+
+TEST_CASE("the testing names are usable as the contract spells them") {
+  grove::testing::mock_clock clock(0.0);
+  clock.jump(grove::clock::duration(1));
+  clock.set_autojump_threshold(grove::clock::duration::zero());
+  grove::runtime_options options;
+  options.workers = 1;
+  options.virtual_clock = &clock;
+  options.schedule_seed = 7;
+  grove::runtime rt(options);
+  const int turns = rt.run([] {
+    grove::testing::wait_all_tasks_blocked();
+    grove::testing::wait_all_tasks_blocked(grove::clock::duration::zero());
+    grove::testing::sequencer seq;
+    { auto first = seq(std::size_t{0}); }
+    auto second = seq(1);
+    return 2;
+  });
+  std::size_t ran = 0;
+  grove::testing::for_each_seed(std::uint64_t{1}, std::size_t{2}, [&](std::uint64_t) { ++ran; });
+  CHECK(turns == 2);
+  CHECK(ran == 2);
+}
 
 TEST_CASE("every API.md name is usable as the contract spells it") {
   grove::runtime rt{

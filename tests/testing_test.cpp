@@ -250,3 +250,20 @@ TEST_CASE("for_each_seed runs every seed and names the first failing one") {
                                               }),
                        "seed 4", std::runtime_error);
 }
+
+TEST_CASE("autojump keeps going when a deadline it jumped to woke nobody") {
+  testing::mock_clock virtual_time;
+  virtual_time.set_autojump_threshold(0s);
+  grove::runtime rt{grove::runtime_options{.workers = 1, .virtual_clock = &virtual_time}};
+  const auto virtual_start = virtual_time.now();
+  rt.run([] {
+    // The 1-minute deadline cancels a scope whose only task sleeps shielded: nothing wakes then,
+    // and the clock must still go on to the sleep's 2 hours.
+    grove::move_on_after(1min, [] {
+      grove::cancel_scope shield;
+      shield.set_shield(true);
+      shield.run([] { grove::sleep_for(2h); });
+    });
+  });
+  CHECK(virtual_time.now() - virtual_start >= 2h);
+}

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <grove/grove.hpp>
 #include <new>
+#include <type_traits>
 
 #include "support/runtime_fixture.hpp"
 
@@ -156,4 +157,39 @@ TEST_CASE("nested deadlines: the inner expires first and only it absorbs") {
     });
     CHECK(outer_completed);
   });
+}
+
+TEST_CASE("every timeout takes any std::chrono duration or time point, rounded up") {
+  static_assert(std::is_same_v<decltype(grove::detail::to_clock_duration(
+                                   std::chrono::duration<double, std::nano>(0.25))),
+                               grove::clock::duration>);
+  CHECK(grove::detail::to_clock_duration(std::chrono::duration<double, std::nano>(0.25)) ==
+        grove::clock::duration(1));  // a fractional nanosecond rounds up, never down
+  CHECK(grove::detail::to_clock_duration(std::chrono::hours(1'000'000'000)) ==
+        grove::clock::duration::max());  // saturates instead of overflowing
+  CHECK(grove::detail::to_clock_duration(std::chrono::duration<double>(-0.5)) ==
+        std::chrono::milliseconds(-500));
+  run_on(1, [] {
+    const auto start = grove::now();
+    grove::sleep_for(0.5ms);                                  // duration<long double, milli>
+    grove::sleep_for(std::chrono::duration<double>(0.0005));  // half a millisecond, as a double
+    CHECK(grove::now() - start >= 1ms);
+    grove::sleep_until(std::chrono::time_point_cast<std::chrono::milliseconds>(grove::now()));
+    CHECK_FALSE(grove::move_on_after(0.001s, [] { grove::sleep_for(1h); }));
+    CHECK_FALSE(
+        grove::move_on_at(std::chrono::time_point_cast<std::chrono::seconds>(grove::now()) - 1s,
+                          [] { grove::checkpoint(); }));
+    CHECK(grove::fail_after(std::chrono::minutes(1), [] { return 7; }) == 7);
+    CHECK_THROWS_AS(
+        grove::fail_after(std::chrono::duration<float>(0.001f), [] { grove::sleep_for(1h); }),
+        grove::too_slow_error);
+    CHECK(grove::move_on_after(std::chrono::hours(1'000'000'000), [] { grove::checkpoint(); }));
+  });
+}
+
+TEST_CASE("sleep_for outside a task names sleep_for") {
+  CHECK_THROWS_WITH_AS(grove::sleep_for(1ms), doctest::Contains("grove::sleep_for"),
+                       grove::usage_error);
+  CHECK_THROWS_WITH_AS(grove::sleep_for(0.5s), doctest::Contains("grove::sleep_for"),
+                       grove::usage_error);
 }

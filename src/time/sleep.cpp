@@ -53,6 +53,9 @@ void sleep_until(clock::time_point deadline) {
   }
 }
 
-void sleep_for(clock::duration duration) { sleep_until(detail::deadline_after(duration)); }
+void sleep_for(clock::duration duration) {
+  detail::require_task("grove::sleep_for");  // names the call the user made
+  sleep_until(detail::deadline_after(duration));
+}
 
 }  // namespace grove

@@ -9,3 +9,4 @@
 #include <grove/runtime.hpp>
 #include <grove/sync.hpp>
 #include <grove/time.hpp>
+#include <grove/version.hpp>

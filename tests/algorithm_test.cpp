@@ -1,4 +1,4 @@
-// parallel_for and parallel_reduce (API.md §7, §10 rule 8).
+// parallel_for and parallel_reduce (docs/reference.md §7, §10 rule 8).
 #include <doctest/doctest.h>
 
 #include <atomic>

@@ -1,4 +1,4 @@
-// Touches every public name of shared/API.md with the exact spelling and shape the contract gives,
+// Touches every public name of docs/reference.md with the exact spelling and shape the contract gives,
 // so a rename or a changed signature fails to compile here first.
 #include <doctest/doctest.h>
 
@@ -145,7 +145,7 @@ TEST_CASE("the testing names are usable as the contract spells them") {
   CHECK(ran == 2);
 }
 
-TEST_CASE("every API.md name is usable as the contract spells it") {
+TEST_CASE("every name of docs/reference.md is usable as the contract spells it") {
   grove::runtime rt{
       grove::runtime_options{.workers = 2, .stack_size = 128 * 1024, .trace_path = {}}};
   const int value = rt.run([] {

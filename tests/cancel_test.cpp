@@ -1,4 +1,4 @@
-// Cancellation: scopes, checkpoints, shields, delivery to parked tasks, nurseries (API.md §3,
+// Cancellation: scopes, checkpoints, shields, delivery to parked tasks, nurseries (docs/reference.md §3,
 // §10 rules 1, 2, 3, 5).
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-// Memory channels (API.md §6, §10 rules 4, 5, 6): order, back-pressure, rendezvous, closing,
+// Memory channels (docs/reference.md §6, §10 rules 4, 5, 6): order, back-pressure, rendezvous, closing,
 // FIFO service of blocked ends, foreign threads, and cancellation that never half-delivers.
 #include <doctest/doctest.h>
 

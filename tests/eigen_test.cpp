@@ -1,4 +1,4 @@
-// The Eigen adapters (API.md §8) and the chunked pipeline example's kernel.
+// The Eigen adapters (docs/reference.md §8) and the chunked pipeline example's kernel.
 #include <doctest/doctest.h>
 
 #include <cmath>

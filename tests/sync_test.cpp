@@ -1,4 +1,4 @@
-// Synchronisation: event, mutex, semaphore, capacity_limiter, condition_variable (API.md §5,
+// Synchronisation: event, mutex, semaphore, capacity_limiter, condition_variable (docs/reference.md §5,
 // §10 rules 4, 5, 7): waking, FIFO service, foreign threads, cancellation of parked waiters.
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-// Time: sleeping, deadlines, move_on_*, fail_* (API.md §4, §10 rule 5).
+// Time: sleeping, deadlines, move_on_*, fail_* (docs/reference.md §4, §10 rule 5).
 #include <doctest/doctest.h>
 
 #include <atomic>

@@ -1,4 +1,4 @@
-// Data-parallel algorithms on nurseries (API.md §7): parallel_for and parallel_reduce over
+// Data-parallel algorithms on nurseries (docs/reference.md §7): parallel_for and parallel_reduce over
 // integer or random-access-iterator ranges. Work is split lazily: a task halves its remaining
 // range only when its worker's deque is empty (so an idle worker could take the other half),
 // instead of pre-chunking; a half nobody steals is run inline by the joining parent.
@@ -32,7 +32,7 @@ struct grain_type<I> {
   using type = I;
 };
 
-// A checkpoint that also checks the task requirement (API.md §10 rules 4, 5).
+// A checkpoint that also checks the task requirement (docs/reference.md §10 rules 4, 5).
 GROVE_API void algorithm_checkpoint(const char* what);
 // Whether the running task should give half of its remaining range away now: its worker has
 // nothing queued locally and there are other workers that could steal it.
@@ -159,7 +159,7 @@ T parallel_reduce(I first, I last, T identity, Map&& map, Reduce&& reduce, grain
 
   // Every task folds the pieces it ran, in order, into one partial for the contiguous range it
   // covered; the partials are combined left to right at the end, so a non-commutative reduce
-  // is correct (API.md §10 rule 8).
+  // is correct (docs/reference.md §10 rule 8).
   detail::spin_lock partials_lock;
   std::vector<std::pair<difference, T>> partials;
   struct task_range {

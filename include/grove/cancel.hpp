@@ -1,4 +1,4 @@
-// Cancellation (API.md §3): cancel scopes, the `cancelled` signal, and checkpoints. A task is
+// Cancellation (docs/reference.md §3): cancel scopes, the `cancelled` signal, and checkpoints. A task is
 // cancelled when any enclosing scope is cancelled or past its deadline, unless a shielded scope
 // lies in between; delivery happens only at checkpoints.
 #pragma once
@@ -30,7 +30,7 @@ GROVE_API void cancel_node_set_deadline(scope_node& node, clock::time_point dead
 GROVE_API void cancel_node_set_shield(cancel_node& node, bool shield);
 GROVE_API bool cancel_node_cancel_called(const cancel_node& node) noexcept;
 
-// body(scope) when invocable so, otherwise body() (API.md §10 rule 1).
+// body(scope) when invocable so, otherwise body() (docs/reference.md §10 rule 1).
 template <class F>
 decltype(auto) invoke_scope_body(F&& body, cancel_scope& scope) {
   if constexpr (std::is_invocable_v<F, cancel_scope&>) {

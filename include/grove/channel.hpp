@@ -1,4 +1,4 @@
-// Memory channels (API.md §6): a bounded, unbounded or rendezvous FIFO between tasks, with
+// Memory channels (docs/reference.md §6): a bounded, unbounded or rendezvous FIFO between tasks, with
 // move-only sender and receiver handles. The waiting logic is compiled once, type-erased
 // (detail/channel_core.hpp); this header only adds what must know T.
 //

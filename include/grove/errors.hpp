@@ -1,4 +1,4 @@
-// The exception types grove throws (API.md §9). `cancelled` lives in cancel.hpp: it is
+// The exception types grove throws (docs/reference.md §9). `cancelled` lives in cancel.hpp: it is
 // deliberately not a std::exception, so `catch (const std::exception&)` cannot swallow it.
 #pragma once
 

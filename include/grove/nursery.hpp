@@ -1,4 +1,4 @@
-// Nurseries (API.md §2): a scope that spawns child tasks and does not return until every child
+// Nurseries (docs/reference.md §2): a scope that spawns child tasks and does not return until every child
 // has finished; a failing child cancels its siblings and its error surfaces, none dropped.
 #pragma once
 
@@ -70,7 +70,7 @@ struct nursery_body_ref {
   void (*function)(void*, nursery&) = nullptr;
   void* context = nullptr;
 };
-// Opens a nursery in the current task, runs body, joins, reports errors (API.md §2, §10.2).
+// Opens a nursery in the current task, runs body, joins, reports errors (docs/reference.md §2, §10 rule 2).
 // Returns false when the body did not complete because the nursery's own scope absorbed it.
 GROVE_API bool run_nursery(nursery_body_ref body);
 
@@ -225,7 +225,7 @@ std::invoke_result_t<F, nursery&> open_nursery(F&& body) {
     return;
   } else {
     if (holder.has_value()) return holder.take();
-    // The nursery's own scope absorbed a cancellation of the body (API.md §10 rule 3).
+    // The nursery's own scope absorbed a cancellation of the body (docs/reference.md §10 rule 3).
     if constexpr (std::is_default_constructible_v<result_type>) {
       return result_type{};
     } else {

@@ -1,5 +1,5 @@
 // The runtime: a pool of worker threads that run tasks as fibers, balanced by work stealing,
-// plus the Boost.Asio io_context that drives deadlines and I/O (API.md §1).
+// plus the Boost.Asio io_context that drives deadlines and I/O (docs/reference.md §1).
 #pragma once
 
 #include <chrono>

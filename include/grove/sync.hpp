@@ -1,4 +1,4 @@
-// Fiber-aware synchronisation (API.md §5): event, mutex, semaphore, capacity_limiter and
+// Fiber-aware synchronisation (docs/reference.md §5): event, mutex, semaphore, capacity_limiter and
 // condition_variable. Waiting parks the task, never the worker, through grove's one parking
 // primitive; waiters are served first-in first-out and every waiting call is a checkpoint.
 //

@@ -1,5 +1,5 @@
 // Nurseries: opening, spawning, joining (with inline execution of the owner's own children),
-// error collection and reporting (API.md §2, §10 rules 2 and 3), and start()/started().
+// error collection and reporting (docs/reference.md §2, §10 rules 2 and 3), and start()/started().
 #include <algorithm>
 #include <grove/errors.hpp>
 #include <mutex>
@@ -101,7 +101,7 @@ void join(nursery_core& n, task* self) {
     if ((n.live.load(std::memory_order_acquire) & nursery_core::count_mask) == 0) return;
     waiter w;
     n.join_waiter = &w;
-    // Not cancellable: cancellation reaches the children instead (API.md §10 rule 5).
+    // Not cancellable: cancellation reaches the children instead (docs/reference.md §10 rule 5).
     park_unless_done(w, "joining a nursery", publish_join_waiter, &n);
     n.live.fetch_and(nursery_core::count_mask, std::memory_order_acq_rel);
   }

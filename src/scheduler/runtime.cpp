@@ -6,7 +6,7 @@
 // prepare_wait, so the wake-up cannot be missed). Then the io_context's work guard is dropped,
 // the io_context stopped and its thread joined. A runtime must outlive every run() call on it.
 //
-// The io_context is driven by one internal thread for the runtime's whole life (API.md §10
+// The io_context is driven by one internal thread for the runtime's whole life (docs/reference.md §10
 // rule 9): timer and I/O completions run there and wake tasks through the injection queue.
 #include <pthread.h>
 #include <sched.h>

@@ -1,5 +1,5 @@
 // What every waiting call of sync/ and channel/ shares: its entry (it needs a task and is a
-// checkpoint, API.md §10 rules 4 and 5) and its park (a cancelled park throws). The waker's side
+// checkpoint, docs/reference.md §10 rules 4 and 5) and its park (a cancelled park throws). The waker's side
 // of a hand-off is take_first_live / signal_first / signal_all in task/park.hpp.
 #pragma once
 

@@ -44,7 +44,7 @@ void report_ended_holding_locks(const task& t) noexcept {
 // Runs before the task's memory is reused or freed; the routing of the result.
 void complete_task(task* t, std::exception_ptr error, bool was_cancelled) noexcept {
   // The callable, and with it the decay-copied arguments, dies before anyone is told the task
-  // has finished (API.md §2: destroyed before open_nursery returns).
+  // has finished (docs/reference.md §2: destroyed before open_nursery returns).
   t->body.reset();
   if (t->held_locks != 0) report_ended_holding_locks(*t);
   if (worker* here = worker::current()) {

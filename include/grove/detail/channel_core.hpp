@@ -59,7 +59,7 @@ enum class channel_side : std::uint8_t { sender, receiver };
 
 // The compiled operations behind sender<T>/receiver<T>. `core` is null for a handle that was
 // closed (or moved from): every operation but close then throws closed_resource_error.
-// send and receive need a task and are checkpoints (API.md §10 rules 4, 5).
+// send and receive need a task and are checkpoints (docs/reference.md §10 rules 4, 5).
 GROVE_API void channel_send(channel_core* core, void* value);
 GROVE_API bool channel_try_send(channel_core* core, void* value);
 // false: end of channel (empty, every sender closed).

@@ -1,5 +1,5 @@
-// Touches every public name of docs/reference.md with the exact spelling and shape the contract gives,
-// so a rename or a changed signature fails to compile here first.
+// Touches every public name of docs/reference.md with the exact spelling and shape the contract
+// gives, so a rename or a changed signature fails to compile here first.
 #include <doctest/doctest.h>
 
 #include <grove/grove.hpp>

@@ -1,5 +1,5 @@
-// Cancellation: scopes, checkpoints, shields, delivery to parked tasks, nurseries (docs/reference.md §3,
-// §10 rules 1, 2, 3, 5).
+// Cancellation: scopes, checkpoints, shields, delivery to parked tasks, nurseries
+// (docs/reference.md §3, §10 rules 1, 2, 3, 5).
 #include <doctest/doctest.h>
 
 #include <atomic>

@@ -1,5 +1,6 @@
-// Memory channels (docs/reference.md §6, §10 rules 4, 5, 6): order, back-pressure, rendezvous, closing,
-// FIFO service of blocked ends, foreign threads, and cancellation that never half-delivers.
+// Memory channels (docs/reference.md §6, §10 rules 4, 5, 6): order, back-pressure, rendezvous,
+// closing, FIFO service of blocked ends, foreign threads, and cancellation that never
+// half-delivers.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -369,5 +370,24 @@ TEST_CASE("when cancellation races with receiving, every value is delivered or k
         CHECK(received[static_cast<std::size_t>(i)] == sent[static_cast<std::size_t>(i)].load());
       }
     }
+  });
+}
+
+TEST_CASE("a moved-from or closed handle's error names the call and says which it was") {
+  grove_test::run_on(1, [] {
+    auto [tx, rx] = grove::open_channel<int>(4);
+    grove::sender<int> moved_to = std::move(tx);
+    CHECK_THROWS_WITH_AS(tx.send(1),
+                         "grove::sender::send: this handle was moved from (use the "
+                         "handle it was moved to, or a clone)",
+                         grove::closed_resource_error);
+    moved_to.close();
+    CHECK_THROWS_WITH_AS(moved_to.clone(),
+                         "grove::sender::clone: this handle was used after its own close()",
+                         grove::closed_resource_error);
+    grove::receiver<int> other = std::move(rx);
+    CHECK_THROWS_WITH_AS(rx.try_receive(), doctest::Contains("grove::receiver::try_receive"),
+                         grove::closed_resource_error);
+    CHECK_THROWS_AS(other.receive(), grove::end_of_channel);  // every sender is closed
   });
 }

@@ -381,3 +381,15 @@ TEST_CASE("task ids in dump_task_tree are unique across workers") {
     });
   });
 }
+
+TEST_CASE("start without <T> deduces T from the task's task_status<T>& parameter") {
+  run_on(2, [] {
+    grove::open_nursery([](grove::nursery& n) {
+      const int port = n.start([](grove::task_status<int>& status) { status.started(8080); });
+      static_assert(
+          std::is_same_v<decltype(n.start([](grove::task_status<std::string>&) {})), std::string>);
+      CHECK(port == 8080);
+      n.start([](grove::task_status<>& status, int) { status.started(); }, 1);  // void
+    });
+  });
+}

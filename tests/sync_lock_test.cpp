@@ -1,5 +1,6 @@
-// Locks with an owner: mutex and capacity_limiter (docs/reference.md §5, §10 rules 4, 5, 7): exclusion,
-// FIFO hand-off, usage errors, and cancellation that never leaves a lock or a token behind.
+// Locks with an owner: mutex and capacity_limiter (docs/reference.md §5, §10 rules 4, 5, 7):
+// exclusion, FIFO hand-off, usage errors, and cancellation that never leaves a lock or a token
+// behind.
 #include <doctest/doctest.h>
 
 #include <algorithm>

@@ -1,5 +1,5 @@
-// Synchronisation: event, mutex, semaphore, capacity_limiter, condition_variable (docs/reference.md §5,
-// §10 rules 4, 5, 7): waking, FIFO service, foreign threads, cancellation of parked waiters.
+// Synchronisation: event, mutex, semaphore, capacity_limiter, condition_variable (docs/reference.md
+// §5, §10 rules 4, 5, 7): waking, FIFO service, foreign threads, cancellation of parked waiters.
 #include <doctest/doctest.h>
 
 #include <atomic>

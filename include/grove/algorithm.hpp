@@ -1,5 +1,5 @@
-// Data-parallel algorithms on nurseries (docs/reference.md §7): parallel_for and parallel_reduce over
-// integer or random-access-iterator ranges. Work is split lazily: a task halves its remaining
+// Data-parallel algorithms on nurseries (docs/reference.md §7): parallel_for and parallel_reduce
+// over integer or random-access-iterator ranges. Work is split lazily: a task halves its remaining
 // range only when its worker's deque is empty (so an idle worker could take the other half),
 // instead of pre-chunking; a half nobody steals is run inline by the joining parent.
 #pragma once
@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <grove/cancel.hpp>
 #include <grove/detail/export.hpp>
+#include <grove/detail/requirements.hpp>
 #include <grove/detail/spin_lock.hpp>
 #include <grove/errors.hpp>
 #include <grove/nursery.hpp>
@@ -114,97 +115,118 @@ using grain_t = typename detail::grain_type<I>::type;
 
 template <class I, class F>
 void parallel_for(I first, I last, F&& body, grain_t<I> grain = 0) {
-  detail::algorithm_checkpoint("grove::parallel_for");
-  using difference = typename detail::index_space<I>::difference;
-  const difference count = detail::checked_count(first, last, "grove::parallel_for");
-  detail::check_grain(grain, "grove::parallel_for");
-  if (count == 0) return;
-  const detail::index_space<I> space{first};
-  const difference chunk = detail::choose_grain<difference>(count, static_cast<difference>(grain));
-  auto piece = [&](difference b, difference e) {
-    if constexpr (std::is_invocable_v<F&, I, I>) {
-      body(space.at(b), space.at(e));
-    } else {
-      for (difference k = b; k < e; ++k) body(space.at(k));
-    }
-  };
-  open_nursery([&](nursery& n) {
-    // Self-referential: a spawned half may split again into the same (flat) nursery, so that
-    // several failing pieces surface as one exception_group with one element per piece.
-    struct splitter {
-      nursery* n;
-      decltype(piece)* run_piece;
-      difference chunk;
-      void operator()(difference b, difference e) const {
-        n->start_soon([self = *this, b, e] {
-          splitter copy = self;
-          detail::run_lazily_split(b, e, copy.chunk, *copy.run_piece, copy);
-        });
+  if constexpr (!std::is_invocable_v<F&, I, I> && !std::is_invocable_v<F&, I>) {
+    static_assert(detail::dependent_false<F>,
+                  "grove::parallel_for(first, last, body): body must be callable as body(i) or "
+                  "as body(begin, end), with i, begin and end of the type of first and last");
+  } else {
+    detail::algorithm_checkpoint("grove::parallel_for");
+    using difference = typename detail::index_space<I>::difference;
+    const difference count = detail::checked_count(first, last, "grove::parallel_for");
+    detail::check_grain(grain, "grove::parallel_for");
+    if (count == 0) return;
+    const detail::index_space<I> space{first};
+    const difference chunk =
+        detail::choose_grain<difference>(count, static_cast<difference>(grain));
+    auto piece = [&](difference b, difference e) {
+      if constexpr (std::is_invocable_v<F&, I, I>) {
+        body(space.at(b), space.at(e));
+      } else {
+        for (difference k = b; k < e; ++k) body(space.at(k));
       }
     };
-    splitter spawn{&n, &piece, chunk};
-    detail::run_lazily_split(difference{0}, count, chunk, piece, spawn);
-  });
+    open_nursery([&](nursery& n) {
+      // Self-referential: a spawned half may split again into the same (flat) nursery, so that
+      // several failing pieces surface as one exception_group with one element per piece.
+      struct splitter {
+        nursery* n;
+        decltype(piece)* run_piece;
+        difference chunk;
+        void operator()(difference b, difference e) const {
+          n->start_soon([self = *this, b, e] {
+            splitter copy = self;
+            detail::run_lazily_split(b, e, copy.chunk, *copy.run_piece, copy);
+          });
+        }
+      };
+      splitter spawn{&n, &piece, chunk};
+      detail::run_lazily_split(difference{0}, count, chunk, piece, spawn);
+    });
+  }
 }
 
 template <class I, class T, class Map, class Reduce>
 T parallel_reduce(I first, I last, T identity, Map&& map, Reduce&& reduce, grain_t<I> grain = 0) {
-  detail::algorithm_checkpoint("grove::parallel_reduce");
-  using difference = typename detail::index_space<I>::difference;
-  const difference count = detail::checked_count(first, last, "grove::parallel_reduce");
-  detail::check_grain(grain, "grove::parallel_reduce");
-  if (count == 0) return identity;
-  const detail::index_space<I> space{first};
-  const difference chunk = detail::choose_grain<difference>(count, static_cast<difference>(grain));
+  if constexpr (!std::is_invocable_v<Map&, I, I>) {
+    static_assert(detail::dependent_false<Map>,
+                  "grove::parallel_reduce(first, last, identity, map, reduce): map must be "
+                  "callable as map(begin, end)");
+  } else if constexpr (!std::is_convertible_v<std::invoke_result_t<Map&, I, I>, T>) {
+    static_assert(detail::dependent_false<Map>,
+                  "grove::parallel_reduce: map(begin, end) must return the type of identity");
+  } else if constexpr (!std::is_invocable_r_v<T, Reduce&, T, T>) {
+    static_assert(detail::dependent_false<Reduce>,
+                  "grove::parallel_reduce: reduce must be callable as reduce(T, T) returning T, "
+                  "T being the type of identity");
+  } else {
+    detail::algorithm_checkpoint("grove::parallel_reduce");
+    using difference = typename detail::index_space<I>::difference;
+    const difference count = detail::checked_count(first, last, "grove::parallel_reduce");
+    detail::check_grain(grain, "grove::parallel_reduce");
+    if (count == 0) return identity;
+    const detail::index_space<I> space{first};
+    const difference chunk =
+        detail::choose_grain<difference>(count, static_cast<difference>(grain));
 
-  // Every task folds the pieces it ran, in order, into one partial for the contiguous range it
-  // covered; the partials are combined left to right at the end, so a non-commutative reduce
-  // is correct (docs/reference.md §10 rule 8).
-  detail::spin_lock partials_lock;
-  std::vector<std::pair<difference, T>> partials;
-  struct task_range {
-    difference start;
-    std::optional<T> acc;
-  };
-  auto fold_piece = [&](task_range& range, difference b, difference e) {
-    T part = map(space.at(b), space.at(e));
-    if (range.acc) {
-      range.acc.emplace(reduce(std::move(*range.acc), std::move(part)));
-    } else {
-      range.acc.emplace(std::move(part));
-    }
-  };
-  auto publish = [&](task_range& range) {
-    if (!range.acc) return;
-    std::lock_guard guard(partials_lock);
-    partials.emplace_back(range.start, std::move(*range.acc));
-  };
-
-  open_nursery([&](nursery& n) {
-    struct splitter {
-      nursery* n;
-      decltype(fold_piece)* fold;
-      decltype(publish)* finish;
-      difference chunk;
-      void operator()(difference b, difference e) const {
-        n->start_soon([self = *this, b, e] { self.run(b, e); });
-      }
-      void run(difference b, difference e) const {
-        task_range range{b, std::nullopt};
-        auto piece = [&](difference pb, difference pe) { (*fold)(range, pb, pe); };
-        splitter copy = *this;
-        detail::run_lazily_split(b, e, chunk, piece, copy);
-        (*finish)(range);
+    // Every task folds the pieces it ran, in order, into one partial for the contiguous range it
+    // covered; the partials are combined left to right at the end, so a non-commutative reduce
+    // is correct (docs/reference.md §10 rule 8).
+    detail::spin_lock partials_lock;
+    std::vector<std::pair<difference, T>> partials;
+    struct task_range {
+      difference start;
+      std::optional<T> acc;
+    };
+    auto fold_piece = [&](task_range& range, difference b, difference e) {
+      T part = map(space.at(b), space.at(e));
+      if (range.acc) {
+        range.acc.emplace(reduce(std::move(*range.acc), std::move(part)));
+      } else {
+        range.acc.emplace(std::move(part));
       }
     };
-    splitter{&n, &fold_piece, &publish, chunk}.run(difference{0}, count);
-  });
+    auto publish = [&](task_range& range) {
+      if (!range.acc) return;
+      std::lock_guard guard(partials_lock);
+      partials.emplace_back(range.start, std::move(*range.acc));
+    };
 
-  std::sort(partials.begin(), partials.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  T result = std::move(identity);
-  for (auto& [start, partial] : partials) result = reduce(std::move(result), std::move(partial));
-  return result;
+    open_nursery([&](nursery& n) {
+      struct splitter {
+        nursery* n;
+        decltype(fold_piece)* fold;
+        decltype(publish)* finish;
+        difference chunk;
+        void operator()(difference b, difference e) const {
+          n->start_soon([self = *this, b, e] { self.run(b, e); });
+        }
+        void run(difference b, difference e) const {
+          task_range range{b, std::nullopt};
+          auto piece = [&](difference pb, difference pe) { (*fold)(range, pb, pe); };
+          splitter copy = *this;
+          detail::run_lazily_split(b, e, chunk, piece, copy);
+          (*finish)(range);
+        }
+      };
+      splitter{&n, &fold_piece, &publish, chunk}.run(difference{0}, count);
+    });
+
+    std::sort(partials.begin(), partials.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    T result = std::move(identity);
+    for (auto& [start, partial] : partials) result = reduce(std::move(result), std::move(partial));
+    return result;
+  }
 }
 
 }  // namespace grove

@@ -1,6 +1,6 @@
-// Cancellation (docs/reference.md §3): cancel scopes, the `cancelled` signal, and checkpoints. A task is
-// cancelled when any enclosing scope is cancelled or past its deadline, unless a shielded scope
-// lies in between; delivery happens only at checkpoints.
+// Cancellation (docs/reference.md §3): cancel scopes, the `cancelled` signal, and checkpoints. A
+// task is cancelled when any enclosing scope is cancelled or past its deadline, unless a shielded
+// scope lies in between; delivery happens only at checkpoints.
 #pragma once
 
 #include <grove/detail/cancel_node.hpp>

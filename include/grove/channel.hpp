@@ -1,5 +1,5 @@
-// Memory channels (docs/reference.md §6): a bounded, unbounded or rendezvous FIFO between tasks, with
-// move-only sender and receiver handles. The waiting logic is compiled once, type-erased
+// Memory channels (docs/reference.md §6): a bounded, unbounded or rendezvous FIFO between tasks,
+// with move-only sender and receiver handles. The waiting logic is compiled once, type-erased
 // (detail/channel_core.hpp); this header only adds what must know T.
 //
 // Semantics in brief:
@@ -47,11 +47,14 @@ std::pair<sender<T>, receiver<T>> open_channel(std::size_t capacity);
 template <class T>
 class sender {
  public:
-  sender(sender&& other) noexcept : core_(std::exchange(other.core_, nullptr)) {}
+  sender(sender&& other) noexcept
+      : core_(std::exchange(other.core_, nullptr)),
+        moved_from_(std::exchange(other.moved_from_, true)) {}
   sender& operator=(sender&& other) noexcept {
     if (this != &other) {
       close();
       core_ = std::exchange(other.core_, nullptr);
+      moved_from_ = std::exchange(other.moved_from_, true);
     }
     return *this;
   }
@@ -60,11 +63,18 @@ class sender {
   // Blocks while the buffer is full. Throws broken_resource_error when every receiver is
   // closed, closed_resource_error after this handle's close(), `cancelled` when cancelled (in
   // every case without delivering the value).
-  void send(T value) { detail::channel_send(core_, &value); }
+  void send(T value) {
+    require_open("grove::sender::send");
+    detail::channel_send(core_, &value);
+  }
   // Sends only if it can do so without waiting; false (value untouched) otherwise.
-  bool try_send(T&& value) { return detail::channel_try_send(core_, &value); }
+  bool try_send(T&& value) {
+    require_open("grove::sender::try_send");
+    return detail::channel_try_send(core_, &value);
+  }
   // Another handle on the send side; the side closes when every handle of it is closed.
   sender clone() const {
+    require_open("grove::sender::clone");
     detail::channel_add_handle(core_, detail::channel_side::sender);
     return sender(core_);
   }
@@ -75,7 +85,12 @@ class sender {
  private:
   friend std::pair<sender<T>, receiver<T>> open_channel<T>(std::size_t);
   explicit sender(detail::channel_core* core) noexcept : core_(core) {}
+  // closed_resource_error naming `what` and why the handle is unusable.
+  void require_open(const char* what) const {
+    if (core_ == nullptr) detail::throw_unusable_handle(what, moved_from_);
+  }
   detail::channel_core* core_;  // null once closed or moved from
+  bool moved_from_ = false;
 };
 
 template <class T>
@@ -83,11 +98,14 @@ class receiver {
  public:
   class iterator;
 
-  receiver(receiver&& other) noexcept : core_(std::exchange(other.core_, nullptr)) {}
+  receiver(receiver&& other) noexcept
+      : core_(std::exchange(other.core_, nullptr)),
+        moved_from_(std::exchange(other.moved_from_, true)) {}
   receiver& operator=(receiver&& other) noexcept {
     if (this != &other) {
       close();
       core_ = std::exchange(other.core_, nullptr);
+      moved_from_ = std::exchange(other.moved_from_, true);
     }
     return *this;
   }
@@ -97,17 +115,20 @@ class receiver {
   // is closed, closed_resource_error after this handle's close(), `cancelled` when cancelled
   // (in every case without taking a value).
   T receive() {
+    require_open("grove::receiver::receive");
     std::optional<T> result;
     if (!detail::channel_receive(core_, &result)) throw end_of_channel();
     return std::move(*result);
   }
   // A value if one is ready now, otherwise empty; end_of_channel at the end of the channel.
   std::optional<T> try_receive() {
+    require_open("grove::receiver::try_receive");
     std::optional<T> result;
     detail::channel_try_receive(core_, &result);
     return result;
   }
   receiver clone() const {
+    require_open("grove::receiver::clone");
     detail::channel_add_handle(core_, detail::channel_side::receiver);
     return receiver(core_);
   }
@@ -143,6 +164,7 @@ class receiver {
     explicit iterator(receiver* owner) : owner_(owner) { advance(); }
     void advance() {
       current_.reset();
+      owner_->require_open("grove::receiver (range-for)");
       // At the end of the channel this returns false and leaves current_ empty: == end().
       detail::channel_receive(owner_->core_, &current_);
     }
@@ -154,7 +176,12 @@ class receiver {
  private:
   friend std::pair<sender<T>, receiver<T>> open_channel<T>(std::size_t);
   explicit receiver(detail::channel_core* core) noexcept : core_(core) {}
+  // closed_resource_error naming `what` and why the handle is unusable.
+  void require_open(const char* what) const {
+    if (core_ == nullptr) detail::throw_unusable_handle(what, moved_from_);
+  }
   detail::channel_core* core_;  // null once closed or moved from
+  bool moved_from_ = false;
 };
 
 // Opens a channel holding up to `capacity` values (0: rendezvous, grove::unbounded: no limit).

@@ -1,6 +1,6 @@
-// Eigen adapters (docs/reference.md §8), namespace grove::eigen: numpy-style array_split into views, and
-// chunked parallel map and sum on grove's nurseries. Eigen stays single-threaded inside tasks;
-// the parallelism is grove's. The only grove header that includes Eigen.
+// Eigen adapters (docs/reference.md §8), namespace grove::eigen: numpy-style array_split into
+// views, and chunked parallel map and sum on grove's nurseries. Eigen stays single-threaded inside
+// tasks; the parallelism is grove's. The only grove header that includes Eigen.
 #pragma once
 
 #include <Eigen/Core>

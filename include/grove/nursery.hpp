@@ -1,5 +1,5 @@
-// Nurseries (docs/reference.md §2): a scope that spawns child tasks and does not return until every child
-// has finished; a failing child cancels its siblings and its error surfaces, none dropped.
+// Nurseries (docs/reference.md §2): a scope that spawns child tasks and does not return until every
+// child has finished; a failing child cancels its siblings and its error surfaces, none dropped.
 #pragma once
 
 #include <cstddef>
@@ -8,6 +8,7 @@
 #include <grove/cancel.hpp>
 #include <grove/detail/callable.hpp>
 #include <grove/detail/export.hpp>
+#include <grove/detail/requirements.hpp>
 #include <grove/detail/result_holder.hpp>
 #include <grove/errors.hpp>
 #include <tuple>
@@ -70,8 +71,9 @@ struct nursery_body_ref {
   void (*function)(void*, nursery&) = nullptr;
   void* context = nullptr;
 };
-// Opens a nursery in the current task, runs body, joins, reports errors (docs/reference.md §2, §10 rule 2).
-// Returns false when the body did not complete because the nursery's own scope absorbed it.
+// Opens a nursery in the current task, runs body, joins, reports errors (docs/reference.md §2, §10
+// rule 2). Returns false when the body did not complete because the nursery's own scope absorbed
+// it.
 GROVE_API bool run_nursery(nursery_body_ref body);
 
 template <class F, class... A>
@@ -145,6 +147,75 @@ class task_status<void> : detail::task_status_base {
       : task_status_base(handshake, called) {}
 };
 
+namespace detail {
+// nursery::start without <T>: T is deduced from the task's first parameter, `task_status<T>&`,
+// when the callable has one plain (non-template) call operator or is a function; void when it
+// accepts a task_status<void>&. Otherwise start<T> must be spelled out.
+struct deduce_started_value {};
+template <class P>
+struct status_value {};
+template <class T>
+struct status_value<task_status<T>&> {
+  using type = T;
+};
+template <class S>
+struct first_parameter {};
+template <class R, class P, class... Rest>
+struct first_parameter<R(P, Rest...)> {
+  using type = P;
+};
+template <class S>
+struct call_signature {};
+template <class C, class R, class... P>
+struct call_signature<R (C::*)(P...)> {
+  using type = R(P...);
+};
+template <class C, class R, class... P>
+struct call_signature<R (C::*)(P...) const> {
+  using type = R(P...);
+};
+template <class C, class R, class... P>
+struct call_signature<R (C::*)(P...) noexcept> {
+  using type = R(P...);
+};
+template <class C, class R, class... P>
+struct call_signature<R (C::*)(P...) const noexcept> {
+  using type = R(P...);
+};
+template <class F, class = void>
+struct signature_of {};
+template <class F>
+struct signature_of<F, std::void_t<decltype(&F::operator())>>
+    : call_signature<decltype(&F::operator())> {};
+template <class R, class... P>
+struct signature_of<R (*)(P...)> {
+  using type = R(P...);
+};
+template <class R, class... P>
+struct signature_of<R(P...)> {
+  using type = R(P...);
+};
+template <class F, class = void>
+struct declared_status_value {
+  using type = deduce_started_value;  // cannot tell: the static_assert in start() says so
+};
+template <class F>
+struct declared_status_value<F, std::void_t<typename status_value<typename first_parameter<
+                                    typename signature_of<F>::type>::type>::type>> {
+  using type =
+      typename status_value<typename first_parameter<typename signature_of<F>::type>::type>::type;
+};
+template <class T, class F, class... A>
+struct started_value {
+  using type = T;
+};
+template <class F, class... A>
+struct started_value<deduce_started_value, F, A...> {
+  using type = std::conditional_t<std::is_invocable_v<F, task_status<void>&, A...>, void,
+                                  typename declared_status_value<F>::type>;
+};
+}  // namespace detail
+
 class GROVE_API nursery {
  public:
   nursery(const nursery&) = delete;
@@ -154,18 +225,42 @@ class GROVE_API nursery {
   // passed as rvalues, and destroyed when the child finishes.
   template <class F, class... A>
   void start_soon(F&& fn, A&&... args) {
-    detail::with_new_task(*core_, detail::bind_task(std::forward<F>(fn), std::forward<A>(args)...),
-                          [&](detail::task_header* t) { detail::spawn_child(*core_, t); });
+    if constexpr (!std::is_invocable_v<std::decay_t<F>, std::decay_t<A>...>) {
+      static_assert(detail::dependent_false<F>,
+                    "grove::nursery::start_soon(fn, args...): fn cannot be called as fn(args...) "
+                    "with the arguments decay-copied and passed as rvalues (like std::thread)");
+    } else {
+      detail::with_new_task(*core_,
+                            detail::bind_task(std::forward<F>(fn), std::forward<A>(args)...),
+                            [&](detail::task_header* t) { detail::spawn_child(*core_, t); });
+    }
   }
 
   // Runs fn(status, args...) as a child and blocks until it calls status.started(v); returns v.
-  template <class T = void, class F, class... A>
-  T start(F&& fn, A&&... args) {
-    detail::start_checkpoint();
-    detail::result_holder<T> result;
-    detail::start_handshake handshake;
-    handshake.result = &result;
-    return start_impl<T>(std::forward<F>(fn), handshake, result, std::forward<A>(args)...);
+  // Without <T>, T is deduced from fn's `task_status<T>&` parameter (void if it takes
+  // task_status<>&).
+  template <class T = detail::deduce_started_value, class F, class... A>
+  typename detail::started_value<T, std::decay_t<F>, std::decay_t<A>...>::type start(F&& fn,
+                                                                                     A&&... args) {
+    using value = typename detail::started_value<T, std::decay_t<F>, std::decay_t<A>...>::type;
+    if constexpr (std::is_same_v<value, detail::deduce_started_value>) {
+      static_assert(
+          detail::dependent_false<F>,
+          "grove::nursery::start(fn, args...): cannot tell the value fn passes to "
+          "started(); give fn a grove::task_status<T>& parameter, or write start<T>(...)");
+    } else if constexpr (!std::is_invocable_v<std::decay_t<F>, task_status<value>&,
+                                              std::decay_t<A>...>) {
+      static_assert(detail::dependent_false<F>,
+                    "grove::nursery::start<T>(fn, args...): fn cannot be called as fn(status, "
+                    "args...) with status a grove::task_status<T>& and the arguments "
+                    "decay-copied");
+    } else {
+      detail::start_checkpoint();
+      detail::result_holder<value> result;
+      detail::start_handshake handshake;
+      handshake.result = &result;
+      return start_impl<value>(std::forward<F>(fn), handshake, result, std::forward<A>(args)...);
+    }
   }
 
   // Constructs a T that the nursery owns and returns it. It lives until every child has
@@ -214,24 +309,30 @@ T nursery::start_impl(F&& fn, detail::start_handshake& handshake, detail::result
 // A child must not refer to them: give it copies (start_soon decay-copies its arguments), state
 // declared before open_nursery, or state the nursery owns (n.emplace<T>(...)).
 template <class F>
-std::invoke_result_t<F, nursery&> open_nursery(F&& body) {
-  using result_type = std::invoke_result_t<F, nursery&>;
-  detail::result_holder<result_type> holder;
-  auto thunk = [&](nursery& n) { holder.emplace_from(std::forward<F>(body), n); };
-  detail::nursery_body_ref ref{[](void* c, nursery& n) { (*static_cast<decltype(thunk)*>(c))(n); },
-                               &thunk};
-  detail::run_nursery(ref);
-  if constexpr (std::is_void_v<result_type>) {
-    return;
+detail::call_result_t<F, nursery&> open_nursery(F&& body) {
+  if constexpr (!std::is_invocable_v<F, nursery&>) {
+    static_assert(detail::dependent_false<F>,
+                  "grove::open_nursery(body): body must be callable as body(grove::nursery&)");
   } else {
-    if (holder.has_value()) return holder.take();
-    // The nursery's own scope absorbed a cancellation of the body (docs/reference.md §10 rule 3).
-    if constexpr (std::is_default_constructible_v<result_type>) {
-      return result_type{};
+    using result_type = std::invoke_result_t<F, nursery&>;
+    detail::result_holder<result_type> holder;
+    auto thunk = [&](nursery& n) { holder.emplace_from(std::forward<F>(body), n); };
+    detail::nursery_body_ref ref{
+        [](void* c, nursery& n) { (*static_cast<decltype(thunk)*>(c))(n); }, &thunk};
+    detail::run_nursery(ref);
+    if constexpr (std::is_void_v<result_type>) {
+      return;
     } else {
-      throw usage_error(
-          "grove::open_nursery: the body was cancelled by the nursery's own scope and its "
-          "result type is not default-constructible");
+      if (holder.has_value()) return holder.take();
+      // The nursery's own scope absorbed a cancellation of the body (docs/reference.md §10
+      // rule 3).
+      if constexpr (std::is_default_constructible_v<result_type>) {
+        return result_type{};
+      } else {
+        throw usage_error(
+            "grove::open_nursery: the body was cancelled by the nursery's own scope and its "
+            "result type is not default-constructible");
+      }
     }
   }
 }

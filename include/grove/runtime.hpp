@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <grove/detail/export.hpp>
+#include <grove/detail/requirements.hpp>
 #include <grove/detail/result_holder.hpp>
 #include <iosfwd>
 #include <memory>
@@ -72,12 +73,17 @@ class GROVE_API runtime {
 
   // Runs fn as a root task on the pool and blocks the calling thread until it returns.
   template <class F>
-  std::invoke_result_t<F> run(F&& fn) {
-    using result = std::invoke_result_t<F>;
-    detail::result_holder<result> holder;
-    auto body = [&] { holder.emplace_from(std::forward<F>(fn)); };
-    detail::run_root(*core_, detail::callback_ref::to(body));
-    return holder.take();
+  detail::call_result_t<F> run(F&& fn) {
+    if constexpr (!std::is_invocable_v<F>) {
+      static_assert(detail::dependent_false<F>,
+                    "grove::runtime::run(fn): fn must be callable with no arguments");
+    } else {
+      using result = std::invoke_result_t<F>;
+      detail::result_holder<result> holder;
+      auto body = [&] { holder.emplace_from(std::forward<F>(fn)); };
+      detail::run_root(*core_, detail::callback_ref::to(body));
+      return holder.take();
+    }
   }
 
   unsigned worker_count() const noexcept;
@@ -93,10 +99,15 @@ class GROVE_API runtime {
 };
 
 template <class F>
-std::invoke_result_t<F> run(F&& fn, runtime_options options = {}) {
-  detail::require_not_in_task("grove::run");
-  runtime rt(std::move(options));
-  return rt.run(std::forward<F>(fn));
+detail::call_result_t<F> run(F&& fn, runtime_options options = {}) {
+  if constexpr (!std::is_invocable_v<F>) {
+    static_assert(detail::dependent_false<F>,
+                  "grove::run(fn): fn must be callable with no arguments");
+  } else {
+    detail::require_not_in_task("grove::run");
+    runtime rt(std::move(options));
+    return rt.run(std::forward<F>(fn));
+  }
 }
 
 // True inside a task of any grove runtime.

@@ -1,6 +1,6 @@
-// Timeouts and sleeping (docs/reference.md §4). Deadlines are cancel-scope deadlines fired by Boost.Asio
-// timers on the runtime's io_context; a zero or negative duration has already passed, so the body
-// is cancelled at its first checkpoint.
+// Timeouts and sleeping (docs/reference.md §4). Deadlines are cancel-scope deadlines fired by
+// Boost.Asio timers on the runtime's io_context; a zero or negative duration has already passed, so
+// the body is cancelled at its first checkpoint.
 #pragma once
 
 #include <chrono>

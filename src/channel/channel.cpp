@@ -21,6 +21,7 @@
 #include <grove/channel.hpp>
 #include <grove/errors.hpp>
 #include <mutex>
+#include <string>
 
 #include "sync/blocking_call.hpp"
 
@@ -73,6 +74,17 @@ receive_outcome try_receive_locked(channel_core& core, void* result) noexcept {
   }
   return core.open_senders == 0 ? receive_outcome::ended : receive_outcome::empty;
 }
+
+}  // namespace
+
+void throw_unusable_handle(const char* what, bool moved_from) {
+  throw closed_resource_error(std::string(what) +
+                              (moved_from ? ": this handle was moved from (use the handle it was "
+                                            "moved to, or a clone)"
+                                          : ": this handle was used after its own close()"));
+}
+
+namespace {
 
 channel_core& open_core(channel_core* core) {
   if (core == nullptr) throw closed_resource_error();

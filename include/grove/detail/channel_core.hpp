@@ -58,6 +58,10 @@ struct channel_core {
 enum class channel_side : std::uint8_t { sender, receiver };
 
 // The compiled operations behind sender<T>/receiver<T>. `core` is null for a handle that was
+// Throws closed_resource_error for a handle with no channel: moved from, or closed by its own
+// close(); the message names the call the user made.
+[[noreturn]] GROVE_API void throw_unusable_handle(const char* what, bool moved_from);
+
 // closed (or moved from): every operation but close then throws closed_resource_error.
 // send and receive need a task and are checkpoints (docs/reference.md §10 rules 4, 5).
 GROVE_API void channel_send(channel_core* core, void* value);

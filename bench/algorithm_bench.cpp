@@ -1,14 +1,6 @@
 // Data-parallel algorithms at 2 workers: grove::eigen::parallel_sum over 2^27 doubles vs a plain
-// 1- and 2-thread sum (GB/s); grove::parallel_for/parallel_reduce over a uniform saxpy and over rows
-// of growing cost vs oneTBB and OpenMP; the seed's ten 1000x1000 Eigen products vs oneTBB.
-#include "bench_util.hpp"
-
-#include <grove/algorithm.hpp>
-#include <grove/eigen.hpp>
-#include <grove/nursery.hpp>
-#include <grove/runtime.hpp>
-
-#include <Eigen/Dense>
+// 1- and 2-thread sum (GB/s); grove::parallel_for/parallel_reduce over a uniform saxpy and over
+// rows of growing cost vs oneTBB and OpenMP; the seed's ten 1000x1000 Eigen products vs oneTBB.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 #include <tbb/blocked_range.h>
@@ -16,14 +8,21 @@
 #include <tbb/parallel_reduce.h>
 #include <tbb/task_arena.h>
 
+#include <Eigen/Dense>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <grove/algorithm.hpp>
+#include <grove/eigen.hpp>
+#include <grove/nursery.hpp>
+#include <grove/runtime.hpp>
 #include <thread>
 #include <vector>
+
+#include "bench_util.hpp"
 
 namespace {
 
@@ -111,9 +110,8 @@ void BM_sum_plain_2threads(benchmark::State& state) {
         double low = 0;
         double high = 0;
         std::thread t0([&] { low = plain_sum(v.data(), half); });
-        std::thread t1([&] {
-          high = plain_sum(v.data() + half, static_cast<std::size_t>(v.size()) - half);
-        });
+        std::thread t1(
+            [&] { high = plain_sum(v.data() + half, static_cast<std::size_t>(v.size()) - half); });
         t0.join();
         t1.join();
         return low + high;
@@ -183,10 +181,65 @@ void BM_sum_grove_parallel_sum(benchmark::State& state) {
   report_bandwidth(state, total);
 }
 
+// parallel_sum of a 4000 x 4000 matrix in each storage order, against Eigen's m.sum() and a
+// 2-thread plain sum of the same memory (a pool, as above). Column-major row blocks are strided;
+// parallel_sum sums contiguous storage flat, so both orders should run at memory speed.
+constexpr Eigen::Index matrix_side = 4000;
+constexpr double matrix_bytes = static_cast<double>(matrix_side * matrix_side) * sizeof(double);
+auto matrix_sum_is_exact = [](double s) { return s == 0.5 * matrix_side * matrix_side; };
+using row_major_matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+const Eigen::MatrixXd& column_major_matrix() {
+  static const Eigen::MatrixXd m = Eigen::MatrixXd::Constant(matrix_side, matrix_side, 0.5);
+  return m;
+}
+const row_major_matrix& row_major() {
+  static const row_major_matrix m = row_major_matrix::Constant(matrix_side, matrix_side, 0.5);
+  return m;
+}
+
+void report_matrix_bandwidth(benchmark::State& state, double total_ns) {
+  state.counters["GB_per_s"] = matrix_bytes / per_iteration(state, total_ns);
+}
+
+void BM_matrix_sum_eigen_1thread(benchmark::State& state) {
+  const Eigen::MatrixXd& m = column_major_matrix();
+  report_matrix_bandwidth(state, timed_loop(
+                                     state, [&] { return m.sum(); }, matrix_sum_is_exact));
+}
+
+void BM_matrix_sum_plain_2threads_pool(benchmark::State& state) {
+  const Eigen::MatrixXd& m = column_major_matrix();
+  sum_pair_pool pool;
+  report_matrix_bandwidth(
+      state, timed_loop(
+                 state, [&] { return pool.sum(m.data(), static_cast<std::size_t>(m.size())); },
+                 matrix_sum_is_exact));
+}
+
+void BM_matrix_sum_grove_column_major(benchmark::State& state) {
+  const Eigen::MatrixXd& m = column_major_matrix();
+  grove::runtime rt({.workers = workers});
+  report_matrix_bandwidth(
+      state, timed_loop(
+                 state, [&] { return rt.run([&] { return grove::eigen::parallel_sum(m); }); },
+                 matrix_sum_is_exact));
+}
+
+void BM_matrix_sum_grove_row_major(benchmark::State& state) {
+  const row_major_matrix& m = row_major();
+  grove::runtime rt({.workers = workers});
+  report_matrix_bandwidth(
+      state, timed_loop(
+                 state, [&] { return rt.run([&] { return grove::eigen::parallel_sum(m); }); },
+                 matrix_sum_is_exact));
+}
+
 // For scale: Eigen's own single-threaded sum() (what each grove piece runs).
 void BM_sum_eigen_1thread(benchmark::State& state) {
   const Eigen::VectorXd& v = big_vector();
-  const double total = timed_loop(state, [&] { return v.sum(); }, sum_is_exact);
+  const double total = timed_loop(
+      state, [&] { return v.sum(); }, sum_is_exact);
   report_bandwidth(state, total);
 }
 
@@ -348,9 +401,8 @@ void BM_rows_reduce_serial(benchmark::State& state) {
 void BM_rows_reduce_grove(benchmark::State& state) {
   grove::runtime rt({.workers = workers});
   measure_rows_reduce(state, [&] {
-    return rt.run([] {
-      return grove::parallel_reduce(0, rows, std::uint64_t{0}, rows_sum, std::plus<>());
-    });
+    return rt.run(
+        [] { return grove::parallel_reduce(0, rows, std::uint64_t{0}, rows_sum, std::plus<>()); });
   });
 }
 
@@ -461,6 +513,22 @@ BENCHMARK(BM_sum_eigen_1thread)->Iterations(10)->UseRealTime()->Unit(benchmark::
 BENCHMARK(BM_sum_plain_2threads)->Iterations(10)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_sum_plain_2threads_pool)->Iterations(10)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_sum_grove_parallel_sum)->Iterations(10)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_matrix_sum_eigen_1thread)
+    ->Iterations(20)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_matrix_sum_plain_2threads_pool)
+    ->Iterations(20)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_matrix_sum_grove_column_major)
+    ->Iterations(20)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_matrix_sum_grove_row_major)
+    ->Iterations(20)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_saxpy_serial)->Iterations(50)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_saxpy_grove)->Iterations(50)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_saxpy_tbb)->Iterations(50)->UseRealTime()->Unit(benchmark::kMillisecond);
@@ -473,7 +541,10 @@ BENCHMARK(BM_rows_for_openmp_dynamic)->Iterations(10)->UseRealTime()->Unit(bench
 BENCHMARK(BM_rows_reduce_serial)->Iterations(5)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_rows_reduce_grove)->Iterations(10)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_rows_reduce_tbb)->Iterations(10)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_rows_reduce_openmp_dynamic)->Iterations(10)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_rows_reduce_openmp_dynamic)
+    ->Iterations(10)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 // Matmul: the time column covers the ten products only (zeroing and checking are paused).
 BENCHMARK(BM_matmul_sequential)->Iterations(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_matmul_grove)->Iterations(2)->UseRealTime()->Unit(benchmark::kMillisecond);

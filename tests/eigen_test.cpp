@@ -132,3 +132,24 @@ TEST_CASE("the pipeline example's chunk results match a serial run with the same
   }
   CHECK(serial[0] == doctest::Approx(direct).epsilon(1e-12));
 }
+
+TEST_CASE("parallel_sum sums contiguous storage flat, whatever the storage order") {
+  using row_major = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const Eigen::MatrixXd column_major = Eigen::MatrixXd::Random(300, 200);
+  const row_major rows = column_major;
+  CHECK(grove::eigen::detail::contiguous(column_major));
+  CHECK(grove::eigen::detail::contiguous(rows));
+  CHECK(grove::eigen::detail::contiguous(column_major.col(3)));        // one column: contiguous
+  CHECK_FALSE(grove::eigen::detail::contiguous(column_major.row(3)));  // strided
+  CHECK_FALSE(grove::eigen::detail::contiguous(column_major.block(10, 10, 50, 50)));
+  grove_test::run_on(2, [&] {
+    const double expected = column_major.sum();
+    CHECK(grove::eigen::parallel_sum(column_major) == doctest::Approx(expected).epsilon(1e-12));
+    CHECK(grove::eigen::parallel_sum(rows) == doctest::Approx(expected).epsilon(1e-12));
+    // Not contiguous: summed by blocks of rows.
+    const auto block = column_major.block(10, 10, 50, 50);
+    CHECK(grove::eigen::parallel_sum(block) == doctest::Approx(block.sum()).epsilon(1e-12));
+    CHECK(grove::eigen::parallel_sum(column_major.row(7)) ==
+          doctest::Approx(column_major.row(7).sum()).epsilon(1e-12));
+  });
+}

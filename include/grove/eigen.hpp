@@ -62,6 +62,28 @@ auto split(X& x, std::size_t n) {
   return parts;
 }
 
+// Whether x's coefficients are one contiguous array in memory (a plain matrix or vector of
+// either storage order, a Map of one, a contiguous block): then a reduction may walk the memory
+// instead of the rows, which for a column-major matrix are strided.
+template <class X>
+bool contiguous(const X& x) {
+  if constexpr ((int(X::Flags) & Eigen::DirectAccessBit) != 0) {
+    if (x.innerStride() != 1) return false;
+    return X::IsVectorAtCompileTime || x.outerSize() <= 1 || x.outerStride() == x.innerSize();
+  } else {
+    return false;
+  }
+}
+
+// The pieces of a parallel reduction over `length` units: at least 16 Ki coefficients each
+// (per-piece overhead stays far below memory time), and about 8 per worker.
+inline Eigen::Index reduction_grain(Eigen::Index length, Eigen::Index coefficients_per_unit) {
+  const Eigen::Index grain = std::max<Eigen::Index>(
+      1, (Eigen::Index{1} << 14) / std::max<Eigen::Index>(1, coefficients_per_unit));
+  return std::max<Eigen::Index>(
+      grain, length / (static_cast<Eigen::Index>(grove::detail::current_worker_count()) * 8));
+}
+
 }  // namespace detail
 
 // n contiguous segments whose sizes differ by at most one, like numpy.array_split; n larger than
@@ -103,23 +125,29 @@ auto map_chunks(const Eigen::DenseBase<D>& x, std::size_t n, F&& f) {
 }
 
 // The sum of all coefficients, in parallel pieces each summed with Eigen's vectorised sum; within
-// floating-point tolerance of x.sum().
+// floating-point tolerance of x.sum(). Contiguous storage (any plain matrix, whatever its
+// storage order) is summed as one flat array, so a column-major matrix costs no more than a
+// vector; other expressions are summed by blocks of rows.
 template <class D>
 typename D::Scalar parallel_sum(const Eigen::DenseBase<D>& x) {
   grove::detail::algorithm_checkpoint("grove::eigen::parallel_sum");
   using scalar = typename D::Scalar;
   const D& whole = x.derived();
+  auto add = [](scalar a, scalar b) { return a + b; };
+  if (detail::contiguous(whole)) {
+    const Eigen::Map<const Eigen::Array<scalar, Eigen::Dynamic, 1>> flat(whole.data(),
+                                                                         whole.size());
+    return parallel_reduce(
+        Eigen::Index{0}, flat.size(), scalar(0),
+        [&](Eigen::Index b, Eigen::Index e) { return flat.segment(b, e - b).sum(); }, add,
+        detail::reduction_grain(flat.size(), 1));
+  }
   const Eigen::Index length = detail::extent(whole);
-  // Pieces of at least 16 Ki coefficients: per-piece overhead stays far below memory time.
-  const Eigen::Index per_unit =
-      D::IsVectorAtCompileTime ? 1 : std::max<Eigen::Index>(1, whole.cols());
-  const Eigen::Index grain = std::max<Eigen::Index>(1, (Eigen::Index{1} << 14) / per_unit);
+  const Eigen::Index per_unit = D::IsVectorAtCompileTime ? 1 : whole.cols();
   return parallel_reduce(
       Eigen::Index{0}, length, scalar(0),
-      [&](Eigen::Index b, Eigen::Index e) { return detail::slice(whole, b, e - b).sum(); },
-      [](scalar a, scalar b) { return a + b; },
-      std::max<Eigen::Index>(
-          grain, length / (static_cast<Eigen::Index>(grove::detail::current_worker_count()) * 8)));
+      [&](Eigen::Index b, Eigen::Index e) { return detail::slice(whole, b, e - b).sum(); }, add,
+      detail::reduction_grain(length, per_unit));
 }
 
 }  // namespace grove::eigen

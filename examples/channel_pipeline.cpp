@@ -3,13 +3,15 @@
 // memory); shutdown needs no flags: the producer closes its sender, the workers' loops end when
 // the channel runs dry, their result senders close as they leave, and the consumer's loop ends.
 //
-//   channel_pipeline [items=200000] [workers=4] [capacity=64]
+//   channel_pipeline [--items 200000] [--workers 4] [--capacity 64]
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <grove/grove.hpp>
 #include <iostream>
 #include <string>
+
+#include "example_support.hpp"
 
 namespace {
 
@@ -34,16 +36,24 @@ std::uint64_t digest_of(std::uint64_t x) {
   return x;
 }
 
-std::uint64_t arg_or(int argc, char** argv, int at, std::uint64_t fallback) {
-  return argc > at ? std::strtoull(argv[at], nullptr, 10) : fallback;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::uint64_t items = arg_or(argc, argv, 1, 200000);
-  const std::uint64_t workers = arg_or(argc, argv, 2, 4);
-  const std::uint64_t capacity = arg_or(argc, argv, 3, 64);
+  std::uint64_t items = 200000;
+  std::uint64_t workers = 4;
+  std::uint64_t capacity = 64;
+  CLI::App app{"A producer -> N workers -> consumer pipeline over bounded grove channels.",
+               "channel_pipeline"};
+  app.add_option("--items", items, "items through the pipeline")
+      ->check(example::positive_integer())
+      ->capture_default_str();
+  app.add_option("--workers", workers, "worker tasks between producer and consumer")
+      ->check(example::positive_integer())
+      ->capture_default_str();
+  app.add_option("--capacity", capacity, "each channel's buffer (0: rendezvous)")
+      ->check(example::non_negative_integer())
+      ->capture_default_str();
+  example::parse_or_exit(app, argc, argv);
 
   grove::runtime rt;
   const auto start = std::chrono::steady_clock::now();

@@ -1,0 +1,26 @@
+# The examples' command-line convention, checked on one example (-DPROGRAM=... -DRUN_ARGS=...):
+# --help prints the usage to stdout and exits 0; an unknown flag and a bad value exit 2 with a
+# message on stderr; a small run given as --flag=value (RUN_ARGS, ;-separated) exits 0.
+function(expect_exit code)
+  execute_process(COMMAND "${PROGRAM}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL code)
+    message(FATAL_ERROR "${PROGRAM} ${ARGN}: exit ${rc}, expected ${code}\nstdout: ${out}\nstderr: ${err}")
+  endif()
+  set(last_out "${out}" PARENT_SCOPE)
+  set(last_err "${err}" PARENT_SCOPE)
+endfunction()
+
+expect_exit(0 --help)
+if(NOT last_out MATCHES "Usage:")
+  message(FATAL_ERROR "${PROGRAM} --help printed no usage on stdout:\n${last_out}")
+endif()
+expect_exit(2 --bogus)
+if(NOT last_err MATCHES "--bogus")
+  message(FATAL_ERROR "${PROGRAM} --bogus: stderr does not name the flag:\n${last_err}")
+endif()
+expect_exit(2 ${BAD_VALUE})
+if(NOT last_err MATCHES "must be")
+  message(FATAL_ERROR "${PROGRAM} ${BAD_VALUE}: stderr does not say what is wrong:\n${last_err}")
+endif()
+expect_exit(0 ${RUN_ARGS})
+message(STATUS "${PROGRAM}: command line as documented")

@@ -1,22 +1,26 @@
 // Idle cost: process CPU time (getrusage) burnt during 1 s in which a pool has no work, after it
 // has just run some. Target: a grove runtime with default workers uses <= 1 ms per second
 // (workers park on a futex). Peers: a oneTBB arena, Boost.Fiber work_stealing, an OpenMP team.
-#include "bench_util.hpp"
-
-#include <grove/cancel.hpp>
-#include <grove/nursery.hpp>
-#include <grove/runtime.hpp>
-
+//
+// Every measurement runs in a forked child of a process that starts no thread itself: a pool
+// left behind by an earlier measurement (oneTBB's and libgomp's outlive their arena or region)
+// would otherwise be counted in the next one, and fork() from a process with other threads is
+// not safe (bench::run_forked).
 #include <benchmark/benchmark.h>
-#include <boost/fiber/all.hpp>
 #include <omp.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
 #include <atomic>
+#include <boost/fiber/all.hpp>
 #include <chrono>
+#include <grove/cancel.hpp>
+#include <grove/nursery.hpp>
+#include <grove/runtime.hpp>
 #include <thread>
 #include <vector>
+
+#include "bench_util.hpp"
 
 namespace {
 
@@ -30,13 +34,27 @@ double cpu_ms_while_idle() {
   return bench::process_cpu_ms() - before;
 }
 
-void report(benchmark::State& state, double cpu_ms, unsigned threads) {
-  state.counters["cpu_ms_per_s"] = cpu_ms;
-  state.counters["pool_threads"] = threads;
+struct idle_result {
+  double cpu_ms;
+  unsigned threads;
+};
+
+// Runs `measure` (returning an idle_result) in a forked child and reports it.
+template <class Measure>
+void report_forked(benchmark::State& state, Measure&& measure) {
+  for (auto _ : state) {
+    const auto r = bench::run_forked(measure);
+    if (!r) {
+      state.SkipWithError("the child process failed");
+      return;
+    }
+    state.counters["cpu_ms_per_s"] = r->cpu_ms;
+    state.counters["pool_threads"] = r->threads;
+  }
 }
 
 void BM_idle_grove(benchmark::State& state) {
-  for (auto _ : state) {
+  report_forked(state, [] {
     grove::runtime rt;  // default workers: the CPUs of the affinity mask
     // Give every worker something to do first, so none is still starting up.
     rt.run([] {
@@ -44,28 +62,23 @@ void BM_idle_grove(benchmark::State& state) {
         for (int i = 0; i < 1000; ++i) n.start_soon([] { benchmark::ClobberMemory(); });
       });
     });
-    report(state, cpu_ms_while_idle(), rt.worker_count());
-  }
+    return idle_result{cpu_ms_while_idle(), rt.worker_count()};
+  });
 }
 
 void BM_idle_tbb(benchmark::State& state) {
-  for (auto _ : state) {
+  report_forked(state, [] {
     tbb::task_arena arena;  // default concurrency
-    arena.execute([] {
-      tbb::parallel_for(0, 100000, [](int i) { benchmark::DoNotOptimize(i); });
-    });
-    report(state, cpu_ms_while_idle(), static_cast<unsigned>(arena.max_concurrency()));
-  }
+    arena.execute([] { tbb::parallel_for(0, 100000, [](int i) { benchmark::DoNotOptimize(i); }); });
+    return idle_result{cpu_ms_while_idle(), static_cast<unsigned>(arena.max_concurrency())};
+  });
 }
 
-// Boost.Fiber work_stealing over 2 threads (both fresh, so this thread's scheduler is untouched);
-// each thread's main fiber waits on a fiber condition variable, so the schedulers are idle.
-// work_stealing keeps process-wide static state and crashes when set up twice in one process,
-// so every measurement runs in a forked child.
-struct fiber_idle {
-  double cpu_ms;
-};
-fiber_idle boost_fiber_idle(unsigned threads) {
+// Boost.Fiber work_stealing over all CPUs (fresh threads, so this thread's scheduler is
+// untouched); each thread's main fiber waits on a fiber condition variable, so the schedulers are
+// idle. (work_stealing keeps process-wide static state: one setup per process, which the fork
+// gives too.)
+idle_result boost_fiber_idle(unsigned threads) {
   boost::fibers::mutex mutex;
   boost::fibers::condition_variable cv;
   bool done = false;
@@ -81,7 +94,7 @@ fiber_idle boost_fiber_idle(unsigned threads) {
   }
   while (ready.load() < threads) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  const fiber_idle result{cpu_ms_while_idle()};
+  const idle_result result{cpu_ms_while_idle(), threads};
   {
     std::unique_lock lock(mutex);
     done = true;
@@ -93,32 +106,28 @@ fiber_idle boost_fiber_idle(unsigned threads) {
 
 void BM_idle_boost_fiber_work_stealing(benchmark::State& state) {
   const unsigned threads = std::max(2u, std::thread::hardware_concurrency());
-  for (auto _ : state) {
-    const auto r = bench::run_forked([threads] { return boost_fiber_idle(threads); });
-    if (!r) {
-      state.SkipWithError("the child process failed");
-      return;
-    }
-    report(state, r->cpu_ms, threads);
-  }
+  report_forked(state, [threads] { return boost_fiber_idle(threads); });
 }
 
 // An OpenMP team after a parallel region (libgomp's default wait policy).
 void BM_idle_openmp(benchmark::State& state) {
-  for (auto _ : state) {
+  report_forked(state, [] {
     int sum = 0;
 #pragma omp parallel reduction(+ : sum)
     sum += omp_get_thread_num();
     benchmark::DoNotOptimize(sum);
-    report(state, cpu_ms_while_idle(), static_cast<unsigned>(omp_get_max_threads()));
-  }
+    return idle_result{cpu_ms_while_idle(), static_cast<unsigned>(omp_get_max_threads())};
+  });
 }
 
 }  // namespace
 
 BENCHMARK(BM_idle_grove)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_idle_tbb)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_idle_boost_fiber_work_stealing)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_idle_boost_fiber_work_stealing)
+    ->Iterations(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_idle_openmp)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -193,3 +193,17 @@ TEST_CASE("sleep_for outside a task names sleep_for") {
   CHECK_THROWS_WITH_AS(grove::sleep_for(0.5s), doctest::Contains("grove::sleep_for"),
                        grove::usage_error);
 }
+
+TEST_CASE("timeouts outside a task name the call the user made") {
+  CHECK_THROWS_WITH_AS(grove::move_on_after(1s, [] {}), doctest::Contains("grove::move_on_after"),
+                       grove::usage_error);
+  CHECK_THROWS_WITH_AS(grove::move_on_at(grove::clock::now(), [] {}),
+                       doctest::Contains("grove::move_on_at"), grove::usage_error);
+  CHECK_THROWS_WITH_AS(grove::fail_after(1s, [] {}), doctest::Contains("grove::fail_after"),
+                       grove::usage_error);
+  CHECK_THROWS_WITH_AS(grove::fail_at(grove::clock::now(), [] {}),
+                       doctest::Contains("grove::fail_at"), grove::usage_error);
+  grove::cancel_scope scope;
+  CHECK_THROWS_WITH_AS(scope.run([] {}), doctest::Contains("grove::cancel_scope::run"),
+                       grove::usage_error);
+}

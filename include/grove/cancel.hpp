@@ -24,7 +24,8 @@ namespace detail {
 struct nursery_core;
 // Enters `node` in the current task, runs `body`, leaves it. Returns false when the scope
 // absorbed its own cancellation (the body did not complete); rethrows anything else.
-GROVE_API bool run_in_scope(scope_node& node, callback_ref body);
+// `what` names the call the user made, for usage errors ("grove::move_on_after").
+GROVE_API bool run_in_scope(scope_node& node, callback_ref body, const char* what);
 GROVE_API void cancel_node_cancel(cancel_node& node) noexcept;
 GROVE_API void cancel_node_set_deadline(scope_node& node, clock::time_point deadline);
 GROVE_API void cancel_node_set_shield(cancel_node& node, bool shield);
@@ -57,13 +58,19 @@ class GROVE_API cancel_scope {
   // scope absorbed its own cancellation); for a void body, true when it ran to completion.
   template <class F>
   auto run(F&& body) {
+    return run_as("grove::cancel_scope::run", std::forward<F>(body));
+  }
+
+  // run(), with `what` naming the caller's call in usage errors (move_on_*, fail_*).
+  template <class F>
+  auto run_as(const char* what, F&& body) {
     using result = detail::scope_body_result_t<F>;
     detail::result_holder<result> holder;
     auto thunk = [&] {
       holder.emplace_from(
           [&]() -> result { return detail::invoke_scope_body(std::forward<F>(body), *this); });
     };
-    const bool completed = detail::run_in_scope(node_, detail::callback_ref::to(thunk));
+    const bool completed = detail::run_in_scope(node_, detail::callback_ref::to(thunk), what);
     if constexpr (std::is_void_v<result>) {
       return completed;
     } else if constexpr (std::is_reference_v<result>) {

@@ -39,29 +39,22 @@ clock::time_point to_clock_time_point(std::chrono::time_point<clock, D> t) {
 }
 }  // namespace detail
 
-// Like cancel_scope::run with a deadline: returns std::optional<R> (bool for a void body).
-template <class D, class F>
-auto move_on_at(std::chrono::time_point<clock, D> deadline, F&& body) {
+namespace detail {
+// move_on_* and fail_*: a scope with a deadline, entered under the caller's name.
+template <class F>
+auto run_with_deadline(const char* what, clock::time_point deadline, F&& body) {
   cancel_scope scope;
-  scope.set_deadline(detail::to_clock_time_point(deadline));
-  return scope.run(std::forward<F>(body));
+  scope.set_deadline(deadline);
+  return scope.run_as(what, std::forward<F>(body));
 }
 
-template <class Rep, class Period, class F>
-auto move_on_after(std::chrono::duration<Rep, Period> timeout, F&& body) {
-  return move_on_at(detail::deadline_after(detail::to_clock_duration(timeout)),
-                    std::forward<F>(body));
-}
-
-// Returns the body's result; throws too_slow_error when the scope caught its own cancellation
-// (its deadline, or cancel() through the scope handed to the body — as trio's fail_after).
-template <class D, class F>
-auto fail_at(std::chrono::time_point<clock, D> deadline, F&& body)
-    -> detail::scope_body_result_t<F> {
-  using result = detail::scope_body_result_t<F>;
+template <class F>
+auto fail_with_deadline(const char* what, clock::time_point deadline, F&& body)
+    -> scope_body_result_t<F> {
+  using result = scope_body_result_t<F>;
   cancel_scope scope;
-  scope.set_deadline(detail::to_clock_time_point(deadline));
-  auto outcome = scope.run(std::forward<F>(body));
+  scope.set_deadline(deadline);
+  auto outcome = scope.run_as(what, std::forward<F>(body));
   if (scope.cancelled_caught()) throw too_slow_error();
   if constexpr (std::is_void_v<result>) {
     (void)outcome;
@@ -71,11 +64,37 @@ auto fail_at(std::chrono::time_point<clock, D> deadline, F&& body)
     return std::move(*outcome);
   }
 }
+}  // namespace detail
+
+// Like cancel_scope::run with a deadline: returns std::optional<R> (bool for a void body).
+template <class D, class F>
+auto move_on_at(std::chrono::time_point<clock, D> deadline, F&& body) {
+  return detail::run_with_deadline("grove::move_on_at", detail::to_clock_time_point(deadline),
+                                   std::forward<F>(body));
+}
+
+template <class Rep, class Period, class F>
+auto move_on_after(std::chrono::duration<Rep, Period> timeout, F&& body) {
+  return detail::run_with_deadline("grove::move_on_after",
+                                   detail::deadline_after(detail::to_clock_duration(timeout)),
+                                   std::forward<F>(body));
+}
+
+// Returns the body's result; throws too_slow_error when the scope caught its own cancellation
+// (its deadline, or cancel() through the scope handed to the body — as trio's fail_after).
+template <class D, class F>
+auto fail_at(std::chrono::time_point<clock, D> deadline, F&& body)
+    -> detail::scope_body_result_t<F> {
+  return detail::fail_with_deadline("grove::fail_at", detail::to_clock_time_point(deadline),
+                                    std::forward<F>(body));
+}
 
 template <class Rep, class Period, class F>
 auto fail_after(std::chrono::duration<Rep, Period> timeout, F&& body)
     -> detail::scope_body_result_t<F> {
-  return fail_at(detail::deadline_after(detail::to_clock_duration(timeout)), std::forward<F>(body));
+  return detail::fail_with_deadline("grove::fail_after",
+                                    detail::deadline_after(detail::to_clock_duration(timeout)),
+                                    std::forward<F>(body));
 }
 
 // Suspend the calling task (a checkpoint). A time already passed still yields once.

@@ -10,9 +10,9 @@
 namespace grove {
 namespace detail {
 
-bool run_in_scope(scope_node& node, callback_ref body) {
-  task* self = require_task("grove::cancel_scope::run");
-  enter_node(node, self, "grove::cancel_scope::run");
+bool run_in_scope(scope_node& node, callback_ref body, const char* what) {
+  task* self = require_task(what);
+  enter_node(node, self, what);
   try {
     body();
   } catch (const cancelled&) {

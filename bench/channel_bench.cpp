@@ -1,22 +1,21 @@
 // Channel and mutex throughput: one producer task sending 1 000 000 ints to one consumer task
 // through grove::open_channel<int>(0 / 1 / 64 / unbounded) vs Boost.Fiber's unbuffered/buffered
 // channels; 4 tasks taking a grove::mutex vs boost::fibers::mutex. 1 and 2 workers/threads.
-#include "bench_util.hpp"
+#include <benchmark/benchmark.h>
 
+#include <boost/fiber/all.hpp>
+#include <chrono>
+#include <cstdint>
 #include <grove/channel.hpp>
 #include <grove/nursery.hpp>
 #include <grove/runtime.hpp>
 #include <grove/sync.hpp>
-
-#include <benchmark/benchmark.h>
-#include <boost/fiber/all.hpp>
-
-#include <chrono>
-#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
+
+#include "bench_util.hpp"
 
 namespace {
 
@@ -24,8 +23,8 @@ using steady = std::chrono::steady_clock;
 
 constexpr int items = 1'000'000;  // per channel transfer
 constexpr long items_sum = static_cast<long>(items) * (items - 1) / 2;
-constexpr int mutex_tasks = 4;            // contended: tasks sharing one mutex
-constexpr int locks_per_task = 250'000;   // contended: 4 x 250 000 lock/unlock pairs
+constexpr int mutex_tasks = 4;           // contended: tasks sharing one mutex
+constexpr int locks_per_task = 250'000;  // contended: 4 x 250 000 lock/unlock pairs
 constexpr int uncontended_locks = 1'000'000;
 
 // Arg encoding of grove::unbounded.
@@ -308,7 +307,8 @@ void BM_mutex_contended_boost_fiber(benchmark::State& state) {
 
 void channel_args(benchmark::internal::Benchmark* b) {
   for (std::int64_t workers : {1, 2}) {
-    for (std::int64_t capacity : {std::int64_t{0}, std::int64_t{1}, std::int64_t{64}, arg_unbounded}) {
+    for (std::int64_t capacity :
+         {std::int64_t{0}, std::int64_t{1}, std::int64_t{64}, arg_unbounded}) {
       b->Args({capacity, workers});
     }
   }
@@ -318,11 +318,32 @@ void channel_args(benchmark::internal::Benchmark* b) {
 
 // Items/s is the `items_per_second` column. Boost.Fiber with 2 threads runs in forked children
 // and reports the time measured there (manual time); so do its 1-thread rows, for uniformity.
-BENCHMARK(BM_channel_grove)->Apply(channel_args)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_channel_boost_fiber)->Apply(channel_args)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_channel_grove)
+    ->Apply(channel_args)
+    ->Iterations(3)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_channel_boost_fiber)
+    ->Apply(channel_args)
+    ->Iterations(3)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_mutex_uncontended_grove)->Iterations(5)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_mutex_uncontended_boost_fiber)->Iterations(5)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_mutex_contended_grove)->Arg(1)->Arg(2)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_mutex_contended_boost_fiber)->Arg(1)->Arg(2)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_mutex_uncontended_boost_fiber)
+    ->Iterations(5)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_mutex_contended_grove)
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(3)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_mutex_contended_boost_fiber)
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(3)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

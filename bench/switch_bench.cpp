@@ -1,18 +1,17 @@
 // Switch cost: two grove tasks ping-ponging with checkpoint() on a 1-worker runtime vs a raw
 // boost::context::fiber resume round trip vs two Boost.Fiber fibers ping-ponging with yield();
 // plus the cost of cancel_requested() and of an uncancelled checkpoint() in a lone task.
-#include "bench_util.hpp"
+#include <benchmark/benchmark.h>
 
+#include <atomic>
+#include <boost/context/fiber.hpp>
+#include <boost/fiber/all.hpp>
+#include <chrono>
 #include <grove/cancel.hpp>
 #include <grove/nursery.hpp>
 #include <grove/runtime.hpp>
 
-#include <benchmark/benchmark.h>
-#include <boost/context/fiber.hpp>
-#include <boost/fiber/all.hpp>
-
-#include <atomic>
-#include <chrono>
+#include "bench_util.hpp"
 
 namespace {
 

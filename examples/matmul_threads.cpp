@@ -15,6 +15,8 @@
 #include <tbb/task_arena.h>
 #endif
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <thread>
 #include <vector>
@@ -49,7 +51,14 @@ int main(int argc, char** argv) {
   const Eigen::MatrixXd b = Eigen::MatrixXd::Random(size, size);
   std::vector<Eigen::MatrixXd> results(static_cast<std::size_t>(products));
 
+  // The default run takes some 20 s on two cores: say what is being measured, on a terminal.
+  const bool show_progress = ::isatty(STDERR_FILENO) != 0;
+  auto progress = [&](const char* what, long workers) {
+    if (show_progress)
+      std::fprintf(stderr, "\rmeasuring %s (%ld workers, %d runs)...   ", what, workers, repeat);
+  };
   std::vector<example::timing> timings;
+  progress("sequential", 1);
   const example::timing sequential = example::measure(repeat, [&] {
     for (auto& c : results) c.noalias() = a * b;
   });
@@ -68,6 +77,7 @@ int main(int argc, char** argv) {
   const double per = static_cast<double>(products);
   for (long workers = 1; workers <= max_workers; ++workers) {
     grove::runtime rt{grove::runtime_options{.workers = static_cast<unsigned>(workers)}};
+    progress("grove", workers);
     const example::timing with_grove = example::measure(repeat, [&] {
       for (auto& c : results) c.setZero();
       rt.run([&] {
@@ -80,6 +90,7 @@ int main(int argc, char** argv) {
     for (const auto& c : results) all_equal = all_equal && c.sum() == checksum;
 #if defined(GROVE_EXAMPLE_WITH_TBB)
     tbb::task_arena arena(static_cast<int>(workers));
+    progress("oneTBB", workers);
     const example::timing with_tbb = example::measure(repeat, [&] {
       arena.execute([&] {
         tbb::parallel_for(std::size_t{0}, results.size(),
@@ -87,10 +98,12 @@ int main(int argc, char** argv) {
       });
     });
     timings.push_back(with_tbb);
+    if (show_progress) std::fputs("\r\033[K", stderr);  // clear the progress line
     std::printf("%8ld %14.4f %12.4f %8.2fx %12.4f %8.2fx\n", workers, sequential.median / per,
                 with_grove.median / per, sequential.median / with_grove.median,
                 with_tbb.median / per, sequential.median / with_tbb.median);
 #else
+    if (show_progress) std::fputs("\r\033[K", stderr);  // clear the progress line
     std::printf("%8ld %14.4f %12.4f %8.2fx\n", workers, sequential.median / per,
                 with_grove.median / per, sequential.median / with_grove.median);
 #endif

@@ -54,8 +54,7 @@ worker::worker(runtime_core& runtime, unsigned index)
   }
 }
 
-bool worker::seeded_chance(unsigned bits) noexcept {
-  if (!seeded_) return false;
+bool worker::seeded_coin(unsigned bits) noexcept {
   return (next_random(random_state_) >> 40 & ((std::uint64_t{1} << bits) - 1)) == 0;
 }
 

@@ -56,8 +56,9 @@ class worker {
   // runtime_options::schedule_seed (owner thread only): whether scheduling is randomised, and
   // its coin flips. Without a seed these answer "no" and cost one predictable branch.
   bool seeded() const noexcept { return seeded_; }
-  // True with probability 1 / 2^bits; false when not seeded.
-  bool seeded_chance(unsigned bits) noexcept;
+  // True with probability 1 / 2^bits; false when not seeded (inline: the unseeded answer sits
+  // on the inline-children path of every join).
+  bool seeded_chance(unsigned bits) noexcept { return seeded_ && seeded_coin(bits); }
 
   // The worker running on this thread, or null.
   static worker* current() noexcept;
@@ -66,6 +67,7 @@ class worker {
   void loop();
   task* find_task();
   task* find_local_task_seeded();
+  bool seeded_coin(unsigned bits) noexcept;
   task* search_other_queues();
   task* park_until_work();
   void run(task* t);

@@ -113,6 +113,28 @@ void run_lazily_split(Difference begin, Difference end, Difference grain, Piece&
 template <class I>
 using grain_t = typename detail::grain_type<I>::type;
 
+namespace detail {
+// What parallel_for and parallel_reduce do first: the checkpoint, the checks of the range and
+// the grain (usage_error naming `what`), and the sub-range size to split down to.
+template <class I>
+struct range_plan {
+  using difference = typename index_space<I>::difference;
+  difference count;
+  index_space<I> space;
+  difference chunk;  // 0 when count is 0
+};
+template <class I>
+range_plan<I> plan_range(I first, I last, grain_t<I> grain, const char* what) {
+  using difference = typename index_space<I>::difference;
+  algorithm_checkpoint(what);
+  const difference count = checked_count(first, last, what);
+  check_grain(grain, what);
+  const difference chunk =
+      count == 0 ? difference{0} : choose_grain<difference>(count, static_cast<difference>(grain));
+  return {count, index_space<I>{first}, chunk};
+}
+}  // namespace detail
+
 template <class I, class F>
 void parallel_for(I first, I last, F&& body, grain_t<I> grain = 0) {
   if constexpr (!std::is_invocable_v<F&, I, I> && !std::is_invocable_v<F&, I>) {
@@ -120,14 +142,14 @@ void parallel_for(I first, I last, F&& body, grain_t<I> grain = 0) {
                   "grove::parallel_for(first, last, body): body must be callable as body(i) or "
                   "as body(begin, end), with i, begin and end of the type of first and last");
   } else {
-    detail::algorithm_checkpoint("grove::parallel_for");
     using difference = typename detail::index_space<I>::difference;
-    const difference count = detail::checked_count(first, last, "grove::parallel_for");
-    detail::check_grain(grain, "grove::parallel_for");
+    // Not a structured binding: lambdas below capture these (clang before 16 cannot).
+    const detail::range_plan<I> plan =
+        detail::plan_range(first, last, grain, "grove::parallel_for");
+    const difference count = plan.count;
+    const detail::index_space<I>& space = plan.space;
+    const difference chunk = plan.chunk;
     if (count == 0) return;
-    const detail::index_space<I> space{first};
-    const difference chunk =
-        detail::choose_grain<difference>(count, static_cast<difference>(grain));
     auto piece = [&](difference b, difference e) {
       if constexpr (std::is_invocable_v<F&, I, I>) {
         body(space.at(b), space.at(e));
@@ -169,14 +191,13 @@ T parallel_reduce(I first, I last, T identity, Map&& map, Reduce&& reduce, grain
                   "grove::parallel_reduce: reduce must be callable as reduce(T, T) returning T, "
                   "T being the type of identity");
   } else {
-    detail::algorithm_checkpoint("grove::parallel_reduce");
     using difference = typename detail::index_space<I>::difference;
-    const difference count = detail::checked_count(first, last, "grove::parallel_reduce");
-    detail::check_grain(grain, "grove::parallel_reduce");
+    const detail::range_plan<I> plan =
+        detail::plan_range(first, last, grain, "grove::parallel_reduce");
+    const difference count = plan.count;
+    const detail::index_space<I>& space = plan.space;
+    const difference chunk = plan.chunk;
     if (count == 0) return identity;
-    const detail::index_space<I> space{first};
-    const difference chunk =
-        detail::choose_grain<difference>(count, static_cast<difference>(grain));
 
     // Every task folds the pieces it ran, in order, into one partial for the contiguous range it
     // covered; the partials are combined left to right at the end, so a non-commutative reduce

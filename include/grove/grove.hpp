@@ -1,4 +1,5 @@
-// The umbrella header: everything grove offers except the Eigen adapters (<grove/eigen.hpp>).
+// The umbrella header: everything grove offers except the Eigen adapters (<grove/eigen.hpp>) and
+// the Asio completion token (<grove/asio.hpp>), which bring in heavy headers.
 #pragma once
 
 #include <grove/algorithm.hpp>
@@ -9,4 +10,5 @@
 #include <grove/runtime.hpp>
 #include <grove/sync.hpp>
 #include <grove/time.hpp>
+#include <grove/to_thread.hpp>
 #include <grove/version.hpp>

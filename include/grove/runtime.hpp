@@ -41,7 +41,13 @@ struct runtime_options {
   // steal victims, random extra yields at checkpoints); with workers == 1 a seed reproduces a
   // run's interleaving exactly.
   std::optional<std::uint64_t> schedule_seed;
+  // The most helper threads grove::to_thread runs calls on at once (<grove/to_thread.hpp>);
+  // started on demand, further calls queue. 0: default_helper_threads.
+  unsigned helper_threads = 0;
 };
+
+// The helper-thread bound when runtime_options::helper_threads is 0 (trio's default, 40).
+inline constexpr unsigned default_helper_threads = 40;
 
 // The stack each task gets when runtime_options::stack_size is 0.
 inline constexpr std::size_t default_stack_size = 256 * 1024;

@@ -6,8 +6,8 @@
 // prepare_wait, so the wake-up cannot be missed). Then the io_context's work guard is dropped,
 // the io_context stopped and its thread joined. A runtime must outlive every run() call on it.
 //
-// The io_context is driven by one internal thread for the runtime's whole life (docs/reference.md §10
-// rule 9): timer and I/O completions run there and wake tasks through the injection queue.
+// The io_context is driven by one internal thread for the runtime's whole life (docs/reference.md
+// §10 rule 9): timer and I/O completions run there and wake tasks through the injection queue.
 #include <pthread.h>
 #include <sched.h>
 
@@ -70,6 +70,8 @@ runtime_core::runtime_core(runtime_options options)
 }
 
 runtime_core::~runtime_core() {
+  // First: an abandoned to_thread call may still be running and may post to io_.
+  helper_threads_.reset();
   stopping_.store(true, std::memory_order_seq_cst);
   idle_.notify_all();
   for (auto& w : workers_) w->join();
@@ -77,6 +79,13 @@ runtime_core::~runtime_core() {
   io_.stop();
   if (io_thread_.joinable()) io_thread_.join();
   if (options_.virtual_clock != nullptr) mock_clock_access::detach(*options_.virtual_clock);
+}
+
+runtime_service& runtime_core::helper_threads(
+    std::unique_ptr<runtime_service> (*make)(runtime_core&)) {
+  std::lock_guard guard(services_mutex_);
+  if (helper_threads_ == nullptr) helper_threads_ = make(*this);
+  return *helper_threads_;
 }
 
 clock::time_point runtime_core::now() const { return time_of(options_.virtual_clock); }

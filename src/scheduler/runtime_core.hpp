@@ -24,6 +24,13 @@ namespace grove::detail {
 class worker;
 struct task;
 
+// A subsystem above the scheduler that a runtime keeps once it is first used (to_thread's helper
+// threads): the upper layer defines it and the runtime only owns it, destroying it first.
+class runtime_service {
+ public:
+  virtual ~runtime_service() = default;
+};
+
 class runtime_core {
  public:
   explicit runtime_core(runtime_options options);
@@ -58,6 +65,9 @@ class runtime_core {
   // Threads inside run() on this runtime (destroying it meanwhile is fatal misuse).
   std::atomic<int>& runs_in_progress() noexcept { return runs_in_progress_; }
 
+  // The helper-thread service, made by `make` on first use; any thread.
+  runtime_service& helper_threads(std::unique_ptr<runtime_service> (*make)(runtime_core&));
+
   // Root tasks (for dump_task_tree); guarded by roots_mutex().
   std::mutex& roots_mutex() noexcept { return roots_mutex_; }
   void add_root(task* t);
@@ -77,6 +87,8 @@ class runtime_core {
   shared_counters external_;
   std::vector<std::unique_ptr<worker>> workers_;
   std::mutex roots_mutex_;
+  std::mutex services_mutex_;
+  std::unique_ptr<runtime_service> helper_threads_;  // guarded by services_mutex_
   std::vector<task*> roots_;
   // Declared before io_: a re-arm request still queued at shutdown lives here and is destroyed
   // by io_'s destructor.

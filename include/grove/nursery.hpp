@@ -11,8 +11,10 @@
 #include <grove/detail/requirements.hpp>
 #include <grove/detail/result_holder.hpp>
 #include <grove/errors.hpp>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 
 namespace grove {
@@ -21,6 +23,12 @@ class nursery;
 template <class T>
 class task_status;
 
+// A child task's name, shown by dump_task_tree: n.start_soon(grove::task_name{"fetch"}, fn).
+// The text is copied at the spawn. Unnamed tasks show their callable's type.
+struct task_name {
+  std::string_view text;
+};
+
 namespace detail {
 
 struct nursery_core;
@@ -28,6 +36,8 @@ struct nursery_core;
 // The part of a task record that templates fill in; the rest is private to src/.
 struct task_header {
   callable_slot body;
+  // The user's callable type, for dump_task_tree when the task has no name (static storage).
+  const std::type_info* callable_type = nullptr;
 };
 
 // How start<T>() and its task meet: the caller parks until the task calls started() or ends.
@@ -57,6 +67,8 @@ GROVE_API void nursery_adopt(nursery_core& n, nursery_owned* object) noexcept;
 GROVE_API task_header* new_child_task(nursery_core& n);
 // Gives back a record whose callable could not be built.
 GROVE_API void discard_task(task_header* t) noexcept;
+// Gives a prepared record its name (copies the text; may throw bad_alloc).
+GROVE_API void name_task(task_header* t, std::string_view name);
 // Publishes the child: it is counted, linked for dump_task_tree and made runnable.
 GROVE_API void spawn_child(nursery_core& n, task_header* t, start_handshake* start = nullptr);
 // start<T>(): spawns the prepared child and parks until it calls started() or ends.
@@ -85,10 +97,13 @@ auto bind_task(F&& fn, A&&... args) {
 }
 
 // Fills a fresh record and hands it to `publish`; gives the record back if building throws.
-template <class Body, class Publish>
-void with_new_task(nursery_core& n, Body&& body, Publish&& publish) {
+// `User` is the user's callable type, shown by dumps of an unnamed task.
+template <class User, class Body, class Publish>
+void with_new_task(nursery_core& n, const task_name* name, Body&& body, Publish&& publish) {
   task_header* t = new_child_task(n);
   try {
+    t->callable_type = &typeid(User);
+    if (name != nullptr) name_task(t, name->text);
     t->body.emplace(std::forward<Body>(body));
   } catch (...) {
     discard_task(t);
@@ -214,6 +229,8 @@ struct started_value<deduce_started_value, F, A...> {
   using type = std::conditional_t<std::is_invocable_v<F, task_status<void>&, A...>, void,
                                   typename declared_status_value<F>::type>;
 };
+template <class T, class F, class... A>
+using started_type = typename started_value<T, std::decay_t<F>, std::decay_t<A>...>::type;
 }  // namespace detail
 
 class GROVE_API nursery {
@@ -224,43 +241,27 @@ class GROVE_API nursery {
   // Schedules fn(args...) as a child task and returns at once. Arguments are decay-copied now,
   // passed as rvalues, and destroyed when the child finishes.
   template <class F, class... A>
-  void start_soon(F&& fn, A&&... args) {
-    if constexpr (!std::is_invocable_v<std::decay_t<F>, std::decay_t<A>...>) {
-      static_assert(detail::dependent_false<F>,
-                    "grove::nursery::start_soon(fn, args...): fn cannot be called as fn(args...) "
-                    "with the arguments decay-copied and passed as rvalues (like std::thread)");
-    } else {
-      detail::with_new_task(*core_,
-                            detail::bind_task(std::forward<F>(fn), std::forward<A>(args)...),
-                            [&](detail::task_header* t) { detail::spawn_child(*core_, t); });
-    }
+  requires(!std::is_same_v<std::decay_t<F>, task_name>) void start_soon(F&& fn, A&&... args) {
+    spawn_soon(nullptr, std::forward<F>(fn), std::forward<A>(args)...);
+  }
+  // The same, with a name for dump_task_tree.
+  template <class F, class... A>
+  void start_soon(const task_name& name, F&& fn, A&&... args) {
+    spawn_soon(&name, std::forward<F>(fn), std::forward<A>(args)...);
   }
 
   // Runs fn(status, args...) as a child and blocks until it calls status.started(v); returns v.
   // Without <T>, T is deduced from fn's `task_status<T>&` parameter (void if it takes
   // task_status<>&).
   template <class T = detail::deduce_started_value, class F, class... A>
-  typename detail::started_value<T, std::decay_t<F>, std::decay_t<A>...>::type start(F&& fn,
-                                                                                     A&&... args) {
-    using value = typename detail::started_value<T, std::decay_t<F>, std::decay_t<A>...>::type;
-    if constexpr (std::is_same_v<value, detail::deduce_started_value>) {
-      static_assert(
-          detail::dependent_false<F>,
-          "grove::nursery::start(fn, args...): cannot tell the value fn passes to "
-          "started(); give fn a grove::task_status<T>& parameter, or write start<T>(...)");
-    } else if constexpr (!std::is_invocable_v<std::decay_t<F>, task_status<value>&,
-                                              std::decay_t<A>...>) {
-      static_assert(detail::dependent_false<F>,
-                    "grove::nursery::start<T>(fn, args...): fn cannot be called as fn(status, "
-                    "args...) with status a grove::task_status<T>& and the arguments "
-                    "decay-copied");
-    } else {
-      detail::start_checkpoint();
-      detail::result_holder<value> result;
-      detail::start_handshake handshake;
-      handshake.result = &result;
-      return start_impl<value>(std::forward<F>(fn), handshake, result, std::forward<A>(args)...);
-    }
+  requires(!std::is_same_v<std::decay_t<F>, task_name>) detail::started_type<T, F, A...> start(
+      F&& fn, A&&... args) {
+    return start_task<T>(nullptr, std::forward<F>(fn), std::forward<A>(args)...);
+  }
+  // The same, with a name for dump_task_tree.
+  template <class T = detail::deduce_started_value, class F, class... A>
+  detail::started_type<T, F, A...> start(const task_name& name, F&& fn, A&&... args) {
+    return start_task<T>(&name, std::forward<F>(fn), std::forward<A>(args)...);
   }
 
   // Constructs a T that the nursery owns and returns it. It lives until every child has
@@ -282,23 +283,61 @@ class GROVE_API nursery {
   explicit nursery(detail::nursery_core* core) : core_(core) {}
 
   template <class T, class F, class... A>
-  T start_impl(F&& fn, detail::start_handshake& handshake, detail::result_holder<T>& result,
-               A&&... args);
+  detail::started_type<T, F, A...> start_task(const task_name* name, F&& fn, A&&... args) {
+    using value = typename detail::started_value<T, std::decay_t<F>, std::decay_t<A>...>::type;
+    if constexpr (std::is_same_v<value, detail::deduce_started_value>) {
+      static_assert(
+          detail::dependent_false<F>,
+          "grove::nursery::start(fn, args...): cannot tell the value fn passes to "
+          "started(); give fn a grove::task_status<T>& parameter, or write start<T>(...)");
+    } else if constexpr (!std::is_invocable_v<std::decay_t<F>, task_status<value>&,
+                                              std::decay_t<A>...>) {
+      static_assert(detail::dependent_false<F>,
+                    "grove::nursery::start<T>(fn, args...): fn cannot be called as fn(status, "
+                    "args...) with status a grove::task_status<T>& and the arguments "
+                    "decay-copied");
+    } else {
+      detail::start_checkpoint();
+      detail::result_holder<value> result;
+      detail::start_handshake handshake;
+      handshake.result = &result;
+      return start_impl<value>(name, std::forward<F>(fn), handshake, result,
+                               std::forward<A>(args)...);
+    }
+  }
+
+  template <class F, class... A>
+  void spawn_soon(const task_name* name, F&& fn, A&&... args) {
+    if constexpr (!std::is_invocable_v<std::decay_t<F>, std::decay_t<A>...>) {
+      static_assert(detail::dependent_false<F>,
+                    "grove::nursery::start_soon(fn, args...): fn cannot be called as fn(args...) "
+                    "with the arguments decay-copied and passed as rvalues (like std::thread)");
+    } else {
+      detail::with_new_task<std::decay_t<F>>(
+          *core_, name, detail::bind_task(std::forward<F>(fn), std::forward<A>(args)...),
+          [&](detail::task_header* t) { detail::spawn_child(*core_, t); });
+    }
+  }
+
+  template <class T, class F, class... A>
+  T start_impl(const task_name* name, F&& fn, detail::start_handshake& handshake,
+               detail::result_holder<T>& result, A&&... args);
 
   detail::nursery_core* core_;
 };
 
 template <class T, class F, class... A>
-T nursery::start_impl(F&& fn, detail::start_handshake& handshake, detail::result_holder<T>& result,
-                      A&&... args) {
+T nursery::start_impl(const task_name* name, F&& fn, detail::start_handshake& handshake,
+                      detail::result_holder<T>& result, A&&... args) {
   auto body = [handshake = &handshake, fn = std::decay_t<F>(std::forward<F>(fn)),
                arguments = std::tuple<std::decay_t<A>...>(std::forward<A>(args)...)]() mutable {
     bool called = false;
     task_status<T> status(handshake, &called);
     std::apply([&](auto&... a) { std::invoke(std::move(fn), status, std::move(a)...); }, arguments);
   };
-  detail::with_new_task(*core_, std::move(body),
-                        [&](detail::task_header* t) { detail::run_start(*core_, t, handshake); });
+  detail::with_new_task<std::decay_t<F>>(
+      *core_, name, std::move(body),
+      [&](detail::task_header* t) { detail::run_start(*core_, t, handshake); });
   return result.take();
 }
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace boost::asio {
 class io_context;
@@ -44,6 +45,9 @@ struct runtime_options {
   // The most helper threads grove::to_thread runs calls on at once (<grove/to_thread.hpp>);
   // started on demand, further calls queue. 0: default_helper_threads.
   unsigned helper_threads = 0;
+  // SIGUSR1 prints this runtime's task tree to stderr (also on with GROVE_DUMP_ON_SIGNAL=1).
+  // The signal handler only posts a semaphore; a grove thread does the dump.
+  bool dump_on_signal = false;
 };
 
 // The helper-thread bound when runtime_options::helper_threads is 0 (trio's default, 40).
@@ -52,6 +56,19 @@ inline constexpr unsigned default_helper_threads = 40;
 // The stack each task gets when runtime_options::stack_size is 0.
 inline constexpr std::size_t default_stack_size = 256 * 1024;
 
+// One worker's figures (runtime_stats::workers), like the whole runtime's: monotonically
+// growing except queue_depth, a snapshot.
+struct worker_stats {
+  std::uint64_t tasks_run = 0;      // fiber resumes: task starts and resumptions after a wait
+  std::uint64_t tasks_inlined = 0;  // children run on the stack of a parent joining them here
+  std::uint64_t steals = 0;         // tasks this worker took from another worker's deque
+  std::uint64_t parks = 0;          // waits of the tasks this worker ran
+  std::uint64_t sleeps = 0;         // times the worker went to sleep for want of work
+  // Awake time (running tasks or looking for them); approximate within a sleep in progress.
+  std::chrono::nanoseconds busy_time{0};
+  std::uint64_t queue_depth = 0;  // tasks in its deque now
+};
+
 struct runtime_stats {
   std::uint64_t tasks_spawned = 0;  // every task, root tasks of run() included
   std::uint64_t tasks_completed = 0;
@@ -59,6 +76,7 @@ struct runtime_stats {
   std::uint64_t context_switches = 0;  // fiber resumes by workers
   std::uint64_t tasks_inlined = 0;     // children run on their joining parent's stack
   std::uint64_t parks = 0;             // times a task suspended to wait
+  std::vector<worker_stats> workers;   // per worker, in index order
 };
 
 namespace detail {
@@ -97,6 +115,8 @@ class GROVE_API runtime {
   boost::asio::io_context& io_context() noexcept;
   // The live tree of nurseries and tasks; callable from any thread.
   void dump_task_tree(std::ostream& out) const;
+  // The same tree as one JSON object, for tools (docs/reference.md §9 gives its fields).
+  void dump_task_tree_json(std::ostream& out) const;
 
   detail::runtime_core& core() noexcept { return *core_; }
 
@@ -121,6 +141,8 @@ GROVE_API bool in_task() noexcept;
 
 // The live tree of nurseries and tasks of the calling task's runtime (usage_error outside a task).
 GROVE_API void dump_task_tree(std::ostream& out);
+// Its JSON form (usage_error outside a task).
+GROVE_API void dump_task_tree_json(std::ostream& out);
 
 // The runtime's current time: the one place grove reads its clock. Inside a task of a runtime
 // with a testing::mock_clock, that clock's virtual time; otherwise clock::now().

@@ -1,6 +1,7 @@
 // Nurseries: opening, spawning, joining (with inline execution of the owner's own children),
 // error collection and reporting (docs/reference.md §2, §10 rules 2 and 3), and start()/started().
 #include <algorithm>
+#include <cstring>
 #include <grove/errors.hpp>
 #include <mutex>
 
@@ -53,7 +54,9 @@ void run_inline(task* child, task* self, fiber_context* fc, worker& here) {
   child->fiber = fc;
   transition_to_running(*child);
   worker_counters::bump(here.counters().tasks_inlined);
+  self->inline_child.store(child->id, std::memory_order_relaxed);
   run_task_to_completion(child);  // may park and resume on another worker
+  self->inline_child.store(0, std::memory_order_relaxed);
   set_current_task(self);
 }
 
@@ -192,6 +195,13 @@ void complete_child(task* t, std::exception_ptr error, bool was_cancelled) noexc
 task_header* new_child_task(nursery_core& n) { return allocate_task(*n.runtime); }
 
 void discard_task(task_header* t) noexcept { free_task(as_task(t)); }
+
+void name_task(task_header* header, std::string_view name) {
+  auto copy = std::make_unique<char[]>(name.size() + 1);
+  std::memcpy(copy.get(), name.data(), name.size());
+  copy[name.size()] = '\0';
+  as_task(header)->name = std::move(copy);
+}
 
 void spawn_child(nursery_core& n, task_header* header, start_handshake*) {
   task* t = as_task(header);

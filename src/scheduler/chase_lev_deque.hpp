@@ -134,6 +134,12 @@ class chase_lev_deque {
   bool looks_empty() const noexcept {
     return bottom_.load(std::memory_order_relaxed) <= top_.load(std::memory_order_relaxed);
   }
+  // Any thread, approximate (for statistics): how many items it holds.
+  std::size_t size_estimate() const noexcept {
+    const std::int64_t items =
+        bottom_.load(std::memory_order_relaxed) - top_.load(std::memory_order_relaxed);
+    return items > 0 ? static_cast<std::size_t>(items) : 0;
+  }
 
  private:
   ring* grow(ring* old, std::int64_t b, std::int64_t t) {

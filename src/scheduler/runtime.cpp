@@ -22,6 +22,7 @@
 #include "scheduler/worker.hpp"
 #include "task/task.hpp"
 #include "testing/mock_clock_access.hpp"
+#include "trace/observers.hpp"
 
 namespace grove {
 namespace detail {
@@ -70,7 +71,11 @@ runtime_core::runtime_core(runtime_options options)
 }
 
 runtime_core::~runtime_core() {
-  // First: an abandoned to_thread call may still be running and may post to io_.
+  {
+    std::lock_guard guard(services_mutex_);
+    observers_.clear();
+  }
+  // Then: an abandoned to_thread call may still be running and may post to io_.
   helper_threads_.reset();
   stopping_.store(true, std::memory_order_seq_cst);
   idle_.notify_all();
@@ -86,6 +91,11 @@ runtime_service& runtime_core::helper_threads(
   std::lock_guard guard(services_mutex_);
   if (helper_threads_ == nullptr) helper_threads_ = make(*this);
   return *helper_threads_;
+}
+
+void runtime_core::add_observer(std::unique_ptr<runtime_service> observer) {
+  std::lock_guard guard(services_mutex_);
+  observers_.push_back(std::move(observer));
 }
 
 clock::time_point runtime_core::now() const { return time_of(options_.virtual_clock); }
@@ -117,6 +127,7 @@ runtime_stats runtime_core::stats() const {
     s.context_switches += c.context_switches.load(std::memory_order_relaxed);
     s.tasks_inlined += c.tasks_inlined.load(std::memory_order_relaxed);
     s.parks += c.parks.load(std::memory_order_relaxed);
+    s.workers.push_back(w->stats());
   }
   return s;
 }
@@ -172,7 +183,10 @@ void require_not_in_task(const char* what) {
 }  // namespace detail
 
 runtime::runtime(runtime_options options)
-    : core_(std::make_unique<detail::runtime_core>(std::move(options))) {}
+    : core_(std::make_unique<detail::runtime_core>(std::move(options))) {
+  // The observers asked for by options or environment (src/trace: they only look).
+  detail::attach_observers(*core_);
+}
 
 runtime::~runtime() {
   detail::task* t = detail::current_task();

@@ -67,6 +67,9 @@ class runtime_core {
 
   // The helper-thread service, made by `make` on first use; any thread.
   runtime_service& helper_threads(std::unique_ptr<runtime_service> (*make)(runtime_core&));
+  // Keeps an observer (the SIGUSR1 dump, the schedtrace printer) until the runtime shuts
+  // down; observers are destroyed first, while everything they look at still runs.
+  void add_observer(std::unique_ptr<runtime_service> observer);
 
   // Root tasks (for dump_task_tree); guarded by roots_mutex().
   std::mutex& roots_mutex() noexcept { return roots_mutex_; }
@@ -88,7 +91,8 @@ class runtime_core {
   std::vector<std::unique_ptr<worker>> workers_;
   std::mutex roots_mutex_;
   std::mutex services_mutex_;
-  std::unique_ptr<runtime_service> helper_threads_;  // guarded by services_mutex_
+  std::unique_ptr<runtime_service> helper_threads_;          // guarded by services_mutex_
+  std::vector<std::unique_ptr<runtime_service>> observers_;  // guarded by services_mutex_
   std::vector<task*> roots_;
   // Declared before io_: a re-arm request still queued at shutdown lives here and is destroyed
   // by io_'s destructor.

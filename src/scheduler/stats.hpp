@@ -17,6 +17,12 @@ struct alignas(64) worker_counters {
   std::atomic<std::uint64_t> context_switches{0};
   std::atomic<std::uint64_t> tasks_inlined{0};
   std::atomic<std::uint64_t> parks{0};
+  std::atomic<std::uint64_t> sleeps{0};
+  // Time asleep in park_until_work, and when the current sleep began (0: awake), in
+  // steady_clock nanoseconds; busy time is the worker's life minus the sleeps. Written by the
+  // owner on the sleep path only (never per task).
+  std::atomic<std::int64_t> asleep_ns{0};
+  std::atomic<std::int64_t> asleep_since_ns{0};
 
   // Only the owning thread writes, so a load + store is enough (no locked RMW instruction).
   static void bump(std::atomic<std::uint64_t>& counter) noexcept {

@@ -15,6 +15,8 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <string>
 
@@ -66,7 +68,34 @@ worker::~worker() {
   }
 }
 
+namespace {
+std::int64_t steady_nanoseconds() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+worker_stats worker::stats() const noexcept {
+  worker_stats s;
+  s.tasks_run = counters_.context_switches.load(std::memory_order_relaxed);
+  s.tasks_inlined = counters_.tasks_inlined.load(std::memory_order_relaxed);
+  s.steals = counters_.steals.load(std::memory_order_relaxed);
+  s.parks = counters_.parks.load(std::memory_order_relaxed);
+  s.sleeps = counters_.sleeps.load(std::memory_order_relaxed);
+  s.queue_depth = deque_.size_estimate() + yielded_.size_estimate();
+  const std::int64_t now = steady_nanoseconds();
+  std::int64_t asleep = counters_.asleep_ns.load(std::memory_order_relaxed);
+  if (const std::int64_t since = counters_.asleep_since_ns.load(std::memory_order_relaxed)) {
+    asleep += now - since;
+  }
+  // Relaxed readings of two counters can be a moment apart: never report negative time.
+  s.busy_time = std::chrono::nanoseconds(std::max<std::int64_t>(0, now - started_ns_ - asleep));
+  return s;
+}
+
 void worker::start() {
+  started_ns_ = steady_nanoseconds();
   thread_ = std::thread([this] { loop(); });
   const std::string name = "grove-w" + std::to_string(index_);
   ::pthread_setname_np(thread_.native_handle(), name.c_str());
@@ -178,8 +207,10 @@ bool worker::push_free_task(void* memory) noexcept {
 
 void worker::loop() {
   this_thread_worker = this;
+  set_current_worker_index(static_cast<std::int32_t>(index_));
   if (runtime_->options().stack_overflow_handler) prepare_thread_for_overflow_handler();
   while (task* t = find_task()) run(t);
+  set_current_worker_index(-1);
   this_thread_worker = nullptr;
 }
 
@@ -240,7 +271,15 @@ task* worker::park_until_work() {
       runtime_->idle().cancel_wait();
       return nullptr;
     }
+    const std::int64_t fell_asleep = steady_nanoseconds();
+    counters_.asleep_since_ns.store(fell_asleep, std::memory_order_relaxed);
+    worker_counters::bump(counters_.sleeps);
     runtime_->idle().commit_wait(key);
+    const std::int64_t woke = steady_nanoseconds();
+    counters_.asleep_since_ns.store(0, std::memory_order_relaxed);
+    counters_.asleep_ns.store(
+        counters_.asleep_ns.load(std::memory_order_relaxed) + (woke - fell_asleep),
+        std::memory_order_relaxed);
   }
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <grove/runtime.hpp>
 #include <thread>
 
 #include "fiber/stack_pool.hpp"
@@ -42,6 +43,8 @@ class worker {
   bool looks_idle() const noexcept { return deque_.looks_empty(); }
 
   runtime_core& runtime() noexcept { return *runtime_; }
+  // This worker's figures (any thread).
+  worker_stats stats() const noexcept;
   unsigned index() const noexcept { return index_; }
   worker_counters& counters() noexcept { return counters_; }
   const worker_counters& counters() const noexcept { return counters_; }
@@ -92,6 +95,7 @@ class worker {
   bool seeded_ = false;
   unsigned ticks_ = 0;
   worker_counters counters_;
+  std::int64_t started_ns_ = 0;  // steady_clock, when start() was called
   std::thread thread_;
 };
 

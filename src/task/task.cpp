@@ -17,6 +17,7 @@ namespace grove::detail {
 namespace {
 
 thread_local task* running_task = nullptr;
+thread_local std::int32_t running_worker_index = -1;
 
 std::atomic<std::uint64_t> next_unreserved_id{1};
 
@@ -71,7 +72,11 @@ std::uint64_t reserve_task_ids(std::uint64_t count) noexcept {
 }
 
 __attribute__((noinline)) task* current_task() noexcept { return running_task; }
-__attribute__((noinline)) void set_current_task(task* t) noexcept { running_task = t; }
+__attribute__((noinline)) void set_current_task(task* t) noexcept {
+  running_task = t;
+  if (t != nullptr) t->running_on.store(running_worker_index, std::memory_order_relaxed);
+}
+void set_current_worker_index(std::int32_t index) noexcept { running_worker_index = index; }
 
 task* require_task(const char* what) {
   task* t = current_task();

@@ -8,6 +8,7 @@
 #include <exception>
 #include <grove/detail/cancel_node.hpp>
 #include <grove/nursery.hpp>
+#include <memory>
 
 namespace grove::detail {
 
@@ -60,6 +61,13 @@ struct task : task_header {
   std::uint32_t held_locks = 0;
   // While parked on a lock or a limiter: the id of a task holding it, for dump_task_tree.
   std::atomic<std::uint64_t> waiting_for_holder{0};
+  // For dump_task_tree (relaxed: read by the dumping thread, which only reports them): the
+  // worker that last ran the task (set whenever it becomes the running task of a worker's
+  // thread), and the child running inline on this task's stack while it joins (0: none).
+  std::atomic<std::int32_t> running_on{-1};
+  // The name given at spawn (grove::task_name), or null; owned, freed with the record.
+  std::unique_ptr<char[]> name;
+  std::atomic<std::uint64_t> inline_child{0};
 
   // ---- cancellation ----
   // The task's own node: parent = its nursery's node, or its start gate. Never cancelled
@@ -154,7 +162,10 @@ inline bool is_fresh(const task& t) noexcept {
 // The task running on this thread, or null. Not inlined: a fiber may resume on another
 // thread, and an inlined thread_local access could reuse the old thread's address.
 task* current_task() noexcept;
+// Makes t the task running on this thread (and records this thread's worker in t->running_on).
 void set_current_task(task* t) noexcept;
+// The index of the worker whose thread this is, for set_current_task (-1: not a worker).
+void set_current_worker_index(std::int32_t index) noexcept;
 // The current task, or usage_error naming `what` ("grove::checkpoint").
 task* require_task(const char* what);
 

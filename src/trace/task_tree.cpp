@@ -1,99 +1,207 @@
-// dump_task_tree: the live tree of root tasks, their open nurseries and the children of each,
-// with every task's state — the first thing to look at when a program hangs.
-//
-// Locking: a task's stack of open nurseries is guarded by the lock of the nursery it is a child
-// of (the runtime's roots mutex for a root task), and a nursery's child list by its own lock.
-// The dump takes them top-down (roots mutex, then each nursery's lock while listing its
-// children), the same parent-before-child order every other path uses, so it cannot deadlock
-// and sees no record freed under it.
-#include <mutex>
+// dump_task_tree and dump_task_tree_json: the live tree of root tasks, their open nurseries and
+// the children of each, with every task's state, as text for people and as JSON for tools. Both
+// print one snapshot (task_snapshot.cpp), taken under the tree's locks.
+#include <cstdio>
+#include <grove/nursery.hpp>
+#include <grove/runtime.hpp>
 #include <ostream>
 #include <string>
-#include <vector>
 
-#include "cancel/cancel_tree.hpp"
-#include "nursery/nursery_core.hpp"
-#include "scheduler/runtime_core.hpp"
 #include "task/task.hpp"
+#include "trace/task_snapshot.hpp"
 
 namespace grove {
 namespace detail {
 namespace {
 
-const char* describe(const task& t, std::string& scratch) {
-  switch (t.state.load(std::memory_order_acquire)) {
-    case run_state::fresh:
-      return "ready (not started)";
-    case run_state::running:
-      return "running";
-    case run_state::ready:
-    case run_state::woken_while_parking:
-      return "ready";
-    case run_state::parking:
-    case run_state::parked: {
-      const char* what = t.parked_on.load(std::memory_order_relaxed);
-      scratch = std::string("parked on ") + (what != nullptr ? what : "?");
-      return scratch.c_str();
-    }
+std::string indent(int depth) { return std::string(static_cast<std::size_t>(depth) * 2, ' '); }
+
+void print_state(std::ostream& out, const task_snapshot& t) {
+  switch (t.what) {
+    case task_snapshot::state::not_started:
+      out << "not started (queued)";
+      return;
+    case task_snapshot::state::running:
+      out << "running on worker " << t.worker;
+      return;
+    case task_snapshot::state::ready:
+      out << "ready";
+      return;
+    case task_snapshot::state::parked:
+      out << "parked on " << t.parked_on;
+      return;
+    case task_snapshot::state::joining_inline:
+      out << "joining a nursery; its child task " << t.inline_child << " runs on its stack";
+      return;
   }
-  return "?";
 }
 
-void dump_task(std::ostream& out, task& t, int depth);
+void print_task(std::ostream& out, const task_snapshot& t, int depth);
 
-void dump_nursery(std::ostream& out, nursery_core& n, int depth) {
-  std::lock_guard guard(n.lock);
-  const std::size_t live = n.live_children();
-  out << std::string(static_cast<std::size_t>(depth) * 2, ' ') << "nursery (" << live << " live "
-      << (live == 1 ? "child" : "children");
-  if (node_cancelled(n.node())) out << ", cancelled";
-  if (!n.errors.empty()) out << ", " << n.errors.size() << " error(s)";
-  out << ")\n";
-  std::size_t listed = 0;
-  for (task* c = n.first_child; c != nullptr; c = c->next_sibling) {
-    dump_task(out, *c, depth + 1);
-    ++listed;
+void print_nursery(std::ostream& out, const nursery_snapshot& n, int depth) {
+  out << indent(depth) << "nursery (" << n.live_children << " live "
+      << (n.live_children == 1 ? "child" : "children");
+  if (n.cancelled) out << ", cancelled";
+  if (n.errors != 0) out << ", " << n.errors << " error(s)";
+  if (n.deadline_in_seconds) {
+    char text[64];
+    if (*n.deadline_in_seconds >= 0) {
+      std::snprintf(text, sizeof text, ", deadline in %.3f s", *n.deadline_in_seconds);
+    } else {
+      std::snprintf(text, sizeof text, ", deadline passed %.3f s ago", -*n.deadline_in_seconds);
+    }
+    out << text;
   }
+  out << ")\n";
+  for (const task_snapshot& c : n.children) print_task(out, c, depth + 1);
   // Children that never parked nor ran on a fiber of their own are not listed (no lock on the
   // spawn path): they are queued, or running inline on their parent's stack.
-  if (live > listed) {
-    out << std::string(static_cast<std::size_t>(depth + 1) * 2, ' ') << "+" << (live - listed)
+  if (n.unlisted_children != 0) {
+    out << indent(depth + 1) << "+" << n.unlisted_children
         << " not yet started or running inline\n";
   }
 }
 
-// Caller holds the lock guarding t.innermost_nursery.
-void dump_task(std::ostream& out, task& t, int depth) {
-  std::string scratch;
-  out << std::string(static_cast<std::size_t>(depth) * 2, ' ') << (t.root != nullptr ? "root " : "")
-      << "task " << t.id << ": " << describe(t, scratch);
-  if (const std::uint64_t holder = t.waiting_for_holder.load(std::memory_order_relaxed)) {
-    out << " (held by task " << holder;
-    if (ended_holding_locks(holder)) out << ", which ended without releasing it";
+void print_task(std::ostream& out, const task_snapshot& t, int depth) {
+  out << indent(depth) << (t.root ? "root " : "") << "task " << t.id;
+  if (const std::string name = display_name(t); !name.empty()) out << " [" << name << "]";
+  out << ": ";
+  print_state(out, t);
+  if (t.lock_holder != 0) {
+    out << " (held by task " << t.lock_holder;
+    if (t.lock_holder_ended) out << ", which ended without releasing it";
     out << ')';
   }
-  if (chain_cancelled(&t.own_scope)) out << " (cancel requested)";
+  if (t.cancel_requested) out << " (cancel requested)";
   out << '\n';
-  std::vector<nursery_core*> open;
-  for (nursery_core* n = t.innermost_nursery; n != nullptr; n = n->enclosing) open.push_back(n);
-  for (auto it = open.rbegin(); it != open.rend(); ++it) dump_nursery(out, **it, depth + 1);
+  for (const nursery_snapshot& n : t.nurseries) print_nursery(out, n, depth + 1);
+}
+
+void print_json_string(std::ostream& out, const std::string& text) {
+  out << '"';
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out << "\\\"";
+        break;
+      case '\\':
+        out << "\\\\";
+        break;
+      case '\n':
+        out << "\\n";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
+          out << escaped;
+        } else {
+          out << c;
+        }
+    }
+  }
+  out << '"';
+}
+
+const char* json_state(task_snapshot::state s) {
+  switch (s) {
+    case task_snapshot::state::not_started:
+      return "not_started";
+    case task_snapshot::state::running:
+      return "running";
+    case task_snapshot::state::ready:
+      return "ready";
+    case task_snapshot::state::parked:
+      return "parked";
+    case task_snapshot::state::joining_inline:
+      return "joining";
+  }
+  return "?";
+}
+
+void print_json_task(std::ostream& out, const task_snapshot& t);
+
+void print_json_nursery(std::ostream& out, const nursery_snapshot& n) {
+  out << "{\"live_children\":" << n.live_children
+      << ",\"cancelled\":" << (n.cancelled ? "true" : "false") << ",\"errors\":" << n.errors
+      << ",\"deadline_in_seconds\":";
+  if (n.deadline_in_seconds) {
+    char number[32];
+    std::snprintf(number, sizeof number, "%.6f", *n.deadline_in_seconds);
+    out << number;
+  } else {
+    out << "null";
+  }
+  out << ",\"unlisted_children\":" << n.unlisted_children << ",\"children\":[";
+  for (std::size_t i = 0; i < n.children.size(); ++i) {
+    if (i != 0) out << ',';
+    print_json_task(out, n.children[i]);
+  }
+  out << "]}";
+}
+
+void print_json_task(std::ostream& out, const task_snapshot& t) {
+  out << "{\"id\":" << t.id << ",\"root\":" << (t.root ? "true" : "false") << ",\"name\":";
+  print_json_string(out, display_name(t));
+  out << ",\"state\":\"" << json_state(t.what) << "\",\"parked_on\":";
+  if (t.what == task_snapshot::state::parked) {
+    print_json_string(out, t.parked_on);
+  } else {
+    out << "null";
+  }
+  out << ",\"worker\":" << t.worker << ",\"inline_child\":";
+  if (t.inline_child != 0) {
+    out << t.inline_child;
+  } else {
+    out << "null";
+  }
+  out << ",\"cancel_requested\":" << (t.cancel_requested ? "true" : "false") << ",\"held_by\":";
+  if (t.lock_holder != 0) {
+    out << t.lock_holder;
+  } else {
+    out << "null";
+  }
+  out << ",\"holder_ended\":" << (t.lock_holder_ended ? "true" : "false") << ",\"nurseries\":[";
+  for (std::size_t i = 0; i < t.nurseries.size(); ++i) {
+    if (i != 0) out << ',';
+    print_json_nursery(out, t.nurseries[i]);
+  }
+  out << "]}";
 }
 
 }  // namespace
 
 void dump_runtime(runtime_core& runtime, std::ostream& out) {
-  std::lock_guard guard(runtime.roots_mutex());
-  out << "grove task tree (" << runtime.worker_count() << " workers)\n";
-  runtime.for_each_root([&](task* t) { dump_task(out, *t, 1); });
+  const runtime_snapshot tree = snapshot_task_tree(runtime);
+  out << "grove task tree (" << tree.workers << " workers)\n";
+  for (const task_snapshot& t : tree.roots) print_task(out, t, 1);
+}
+
+void dump_runtime_json(runtime_core& runtime, std::ostream& out) {
+  const runtime_snapshot tree = snapshot_task_tree(runtime);
+  out << "{\"workers\":" << tree.workers << ",\"roots\":[";
+  for (std::size_t i = 0; i < tree.roots.size(); ++i) {
+    if (i != 0) out << ',';
+    print_json_task(out, tree.roots[i]);
+  }
+  out << "]}\n";
 }
 
 }  // namespace detail
 
 void runtime::dump_task_tree(std::ostream& out) const { detail::dump_runtime(*core_, out); }
+void runtime::dump_task_tree_json(std::ostream& out) const {
+  detail::dump_runtime_json(*core_, out);
+}
 
 void dump_task_tree(std::ostream& out) {
   detail::task* self = detail::require_task("grove::dump_task_tree");
   detail::dump_runtime(*self->runtime, out);
+}
+
+void dump_task_tree_json(std::ostream& out) {
+  detail::task* self = detail::require_task("grove::dump_task_tree_json");
+  detail::dump_runtime_json(*self->runtime, out);
 }
 
 }  // namespace grove

@@ -17,8 +17,10 @@
 #include <cstdlib>
 #include <grove/eigen.hpp>
 #include <grove/grove.hpp>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "example_support.hpp"
@@ -32,6 +34,7 @@ struct settings {
   unsigned workers = 0;  // 0: every CPU we may run on
   unsigned long long seed = 2024;
   int repeat = 3;
+  std::string trace;  // non-empty: write a Perfetto / chrome://tracing trace of the runs there
 };
 
 settings parse(int argc, char** argv) {
@@ -55,6 +58,9 @@ settings parse(int argc, char** argv) {
   app.add_option("--repeat", s.repeat, "runs per measurement (median and spread are printed)")
       ->check(example::positive_integer())
       ->capture_default_str();
+  app.add_option("--trace", s.trace,
+                 "write a trace of the parallel runs there (Chrome trace-event JSON: open it in "
+                 "ui.perfetto.dev or chrome://tracing)");
   example::parse_or_exit(app, argc, argv);
   return s;
 }
@@ -92,7 +98,7 @@ std::vector<double> run_pipeline(grove::runtime& rt, const Eigen::ArrayXd& data,
     auto chunks = grove::eigen::array_split(data, static_cast<std::size_t>(s.chunks));
     grove::open_nursery([&](grove::nursery& nursery) {
       for (std::size_t k = 0; k < chunks.size(); ++k) {
-        nursery.start_soon([&, k] {
+        nursery.start_soon(grove::task_name{"chunk"}, [&, k] {
           grove::checkpoint();  // the seed's `await trio.sleep(0)`
           results[k] = pipeline::chunk_result(chunks[k], s.n, s.seed, k);
           if (progress != nullptr) progress->chunk_done();
@@ -115,7 +121,15 @@ int main(int argc, char** argv) {
   Eigen::ArrayXd data(s.n * s.chunks);
   for (Eigen::Index i = 0; i < data.size(); ++i) data[i] = data_random.next_unit();
 
-  grove::runtime rt{grove::runtime_options{.workers = s.workers}};
+  std::unique_ptr<grove::runtime> traced_or_not;
+  try {
+    traced_or_not = std::make_unique<grove::runtime>(
+        grove::runtime_options{.workers = s.workers, .trace_path = s.trace});
+  } catch (const std::system_error& e) {
+    std::fprintf(stderr, "chunked_pipeline: %s\n", e.what());
+    return 1;
+  }
+  grove::runtime& rt = *traced_or_not;
   std::printf("grove chunked pipeline: %ld chunks, each sum(rand(%ld, %ld) * chunk), %u workers\n",
               s.chunks, s.n, s.n, rt.worker_count());
   std::printf(
@@ -153,5 +167,11 @@ int main(int argc, char** argv) {
       s.repeat, parallel.spread * 100, serial.spread * 100, parallel.median, rt.worker_count(),
       serial.median, serial.median / parallel.median, same ? "" : "  (RESULTS DIFFER)");
   example::warn_if_loaded({parallel, serial});
+  if (!s.trace.empty()) {
+    const unsigned workers = rt.worker_count();
+    traced_or_not.reset();  // the trace is written when its runtime shuts down
+    std::printf("trace of the %u-worker runs: %s (open it in ui.perfetto.dev)\n", workers,
+                s.trace.c_str());
+  }
   return same ? 0 : 1;
 }

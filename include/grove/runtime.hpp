@@ -31,7 +31,12 @@ class mock_clock;  // <grove/testing.hpp>
 struct runtime_options {
   unsigned workers = 0;        // 0: the CPUs in this process's affinity mask
   std::size_t stack_size = 0;  // bytes per task stack; 0: default_stack_size
-  std::string trace_path;      // non-empty: write a Chrome trace-event JSON there at shutdown
+  // Non-empty: record a trace and write it there, as Chrome trace-event JSON, at shutdown
+  // (docs/reference.md §9). The file is opened here: std::system_error if it cannot be.
+  std::string trace_path;
+  // Trace events each thread keeps (0: default_trace_events_per_thread); later ones are
+  // dropped and counted.
+  std::size_t trace_events_per_thread = 0;
   // Install the SIGSEGV handler that turns a task's stack overflow into a diagnostic naming the
   // stack size (it chains to any handler installed before it). Off: overflow is a plain SIGSEGV.
   bool stack_overflow_handler = true;
@@ -52,6 +57,10 @@ struct runtime_options {
 
 // The helper-thread bound when runtime_options::helper_threads is 0 (trio's default, 40).
 inline constexpr unsigned default_helper_threads = 40;
+
+// Trace events kept per worker (and for the threads outside the workers) when
+// runtime_options::trace_events_per_thread is 0: 48 MiB each at most, touched only as used.
+inline constexpr std::size_t default_trace_events_per_thread = std::size_t{1} << 20;
 
 // The stack each task gets when runtime_options::stack_size is 0.
 inline constexpr std::size_t default_stack_size = 256 * 1024;

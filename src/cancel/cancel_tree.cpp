@@ -325,7 +325,17 @@ void cancel_node_now(cancel_node& node) noexcept {
     // release: a checkpoint that sees the new generation sees the flag.
     cancel_generation.fetch_add(1, std::memory_order_acq_rel);
     // A shield keeps outer cancellations out, not the node's own: deliver below it too.
-    if (running(node)) deliver_locked(node, deferred);
+    if (running(node)) {
+      // Traced: while the node runs, its runtime is alive (the owner has not left).
+      if (node.runtime != nullptr && node.runtime->tracer() != nullptr) [[unlikely]] {
+        try {
+          node.runtime->record_trace(
+              {trace_clock_ns(), 0, 0, 0, nullptr, nullptr, trace_kind::cancel});
+        } catch (...) {
+        }
+      }
+      deliver_locked(node, deferred);
+    }
   }
   deferred.run();
 }

@@ -43,6 +43,8 @@ void attach_child(nursery_core& n, task* t, cancel_node* scope_parent) {
   // relaxed: the child cannot finish (and decrement) before it is scheduled, and scheduling
   // publishes this increment with release/acquire through the queue.
   n.live.fetch_add(1, std::memory_order_relaxed);
+  if (n.runtime->tracer() != nullptr) [[unlikely]]
+    trace_spawn(*n.runtime, *t);
   if (worker* here = worker::current(); here != nullptr && &here->runtime() == n.runtime) {
     worker_counters::bump(here->counters().tasks_spawned);
   } else {
@@ -55,7 +57,22 @@ void run_inline(task* child, task* self, fiber_context* fc, worker& here) {
   transition_to_running(*child);
   worker_counters::bump(here.counters().tasks_inlined);
   self->inline_child.store(child->id, std::memory_order_relaxed);
-  run_task_to_completion(child);  // may park and resume on another worker
+  trace_buffer* const trace = here.trace();
+  if (trace == nullptr) [[likely]] {
+    run_task_to_completion(child);  // may park and resume on another worker
+  } else {
+    // Traced: a slice nested in the parent's, when the child ran start to end right here (one
+    // that parked got slices of its own when it was resumed).
+    const std::uint64_t id = child->id;
+    const std::uint64_t resumes = here.counters().context_switches.load(std::memory_order_relaxed);
+    const std::int64_t began = trace_clock_ns();
+    trace->record({began, 0, id, 0, nullptr, nullptr, trace_kind::first_run});
+    run_task_to_completion(child);
+    if (worker::current() == &here &&
+        here.counters().context_switches.load(std::memory_order_relaxed) == resumes) {
+      trace->record({began, trace_clock_ns(), id, 0, nullptr, nullptr, trace_kind::slice});
+    }
+  }
   self->inline_child.store(0, std::memory_order_relaxed);
   set_current_task(self);
 }

@@ -45,6 +45,9 @@ constexpr std::size_t minimum_stack_size = 32 * 1024;
 runtime_options resolve(runtime_options options) {
   if (options.workers == 0) options.workers = cpus_in_affinity_mask();
   if (options.stack_size == 0) options.stack_size = default_stack_size;
+  if (options.trace_events_per_thread == 0) {
+    options.trace_events_per_thread = default_trace_events_per_thread;
+  }
   options.stack_size = std::max(options.stack_size, minimum_stack_size);
   return options;
 }
@@ -53,7 +56,12 @@ runtime_options resolve(runtime_options options) {
 
 runtime_core::runtime_core(runtime_options options)
     : options_(resolve(std::move(options))), stacks_(options_.stack_size) {
-  // First, so that a clock serving another runtime fails the constructor before anything starts.
+  // Before anything starts, so that an unwritable trace path or a clock serving another runtime
+  // fails the constructor with nothing to undo.
+  if (!options_.trace_path.empty()) {
+    tracer_ = std::make_unique<trace_recorder>(options_.trace_path, options_.workers,
+                                               options_.trace_events_per_thread);
+  }
   if (options_.virtual_clock != nullptr) mock_clock_access::attach(*options_.virtual_clock, this);
   if (options_.stack_overflow_handler) install_overflow_handler();
   timers_ = std::make_unique<timer_queue>(io_, timer_requests_, options_.virtual_clock);
@@ -83,6 +91,8 @@ runtime_core::~runtime_core() {
   io_work_.reset();
   io_.stop();
   if (io_thread_.joinable()) io_thread_.join();
+  // Nothing records any more.
+  if (tracer_ != nullptr) tracer_->write_file();
   if (options_.virtual_clock != nullptr) mock_clock_access::detach(*options_.virtual_clock);
 }
 
@@ -96,6 +106,23 @@ runtime_service& runtime_core::helper_threads(
 void runtime_core::add_observer(std::unique_ptr<runtime_service> observer) {
   std::lock_guard guard(services_mutex_);
   observers_.push_back(std::move(observer));
+}
+
+void runtime_core::record_trace(const trace_event& e) {
+  worker* here = worker::current();
+  if (here != nullptr && &here->runtime() == this) {
+    tracer_->worker_buffer(here->index()).record(e);
+  } else {
+    tracer_->record_outside(e);
+  }
+}
+
+const char* runtime_core::keep_trace_name(std::string_view name) {
+  worker* here = worker::current();
+  if (here != nullptr && &here->runtime() == this) {
+    return tracer_->worker_buffer(here->index()).keep_name(name);
+  }
+  return tracer_->keep_name_outside(name);
 }
 
 clock::time_point runtime_core::now() const { return time_of(options_.virtual_clock); }
@@ -160,6 +187,8 @@ void run_root(runtime_core& core, callback_ref body) {
   t->root = &wait;
   attach_node(t->own_scope, nullptr, &core);
   core.add_root(t);
+  if (core.tracer() != nullptr) [[unlikely]]
+    trace_spawn(core, *t);
   core.external_counters().tasks_spawned.fetch_add(1, std::memory_order_relaxed);
   core.schedule(t);
   wait.done.acquire();

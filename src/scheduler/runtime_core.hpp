@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "scheduler/stats.hpp"
 #include "testing/quiescence.hpp"
 #include "time/timer_queue.hpp"
+#include "trace/trace_recorder.hpp"
 
 namespace grove::detail {
 
@@ -55,6 +57,14 @@ class runtime_core {
 
   timer_queue& timers() noexcept { return *timers_; }
 
+  // The trace, or null when runtime_options::trace_path is empty: every recording site tests
+  // this one pointer first (a predictable branch when tracing is off).
+  trace_recorder* tracer() const noexcept { return tracer_.get(); }
+  // Records `e` in the calling thread's buffer: its worker's, or the shared one. Tracing only.
+  void record_trace(const trace_event& e);
+  // A copy of a task's name that lives as long as the trace. Tracing only.
+  const char* keep_trace_name(std::string_view name);
+
   // The runtime's time: its testing::mock_clock's, or the real clock's.
   clock::time_point now() const;
   testing::mock_clock* virtual_clock() const noexcept { return options_.virtual_clock; }
@@ -88,6 +98,7 @@ class runtime_core {
   std::atomic<bool> stopping_{false};
   std::atomic<int> runs_in_progress_{0};
   shared_counters external_;
+  std::unique_ptr<trace_recorder> tracer_;  // before workers_: they record into it
   std::vector<std::unique_ptr<worker>> workers_;
   std::mutex roots_mutex_;
   std::mutex services_mutex_;

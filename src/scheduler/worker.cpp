@@ -48,6 +48,7 @@ worker::worker(runtime_core& runtime, unsigned index)
       index_(index),
       stacks_(runtime.stacks()),
       random_state_(0x9E3779B97F4A7C15ULL * (index + 1)) {
+  if (trace_recorder* tracer = runtime.tracer()) trace_ = &tracer->worker_buffer(index);
   if (const auto& seed = runtime.options().schedule_seed) {
     seeded_ = true;
     // Never 0 (xorshift's fixed point), different per worker, a function of the seed alone.
@@ -241,6 +242,9 @@ task* worker::search_other_queues() {
     task* t = nullptr;
     if (runtime_->worker_at(victim).try_steal_from(t)) {
       worker_counters::bump(counters_.steals);
+      if (trace_ != nullptr) [[unlikely]] {
+        trace_->record({trace_clock_ns(), 0, t->id, victim, nullptr, nullptr, trace_kind::steal});
+      }
       return t;
     }
   }
@@ -285,7 +289,8 @@ task* worker::park_until_work() {
 
 void worker::run(task* t) {
   fiber_context* fc = t->fiber;
-  if (fc == nullptr) {
+  const bool first_run = fc == nullptr;
+  if (first_run) {
     try {
       fc = create_fiber(stacks_.acquire(), t);
     } catch (...) {
@@ -299,8 +304,19 @@ void worker::run(task* t) {
   }
   transition_to_running(*t);
   worker_counters::bump(counters_.context_switches);
+  // Traced: a slice from here until the fiber comes back (the task may be gone by then).
+  std::int64_t began = 0;
+  std::uint64_t id = 0;
+  if (trace_ != nullptr) [[unlikely]] {
+    began = trace_clock_ns();
+    id = t->id;
+    if (first_run) trace_->record({began, 0, id, 0, nullptr, nullptr, trace_kind::first_run});
+  }
   stack_memory finished{};
   fiber_context* const came_back = resume_fiber(fc, &finished);
+  if (trace_ != nullptr) [[unlikely]] {
+    trace_->record({began, trace_clock_ns(), id, 0, nullptr, nullptr, trace_kind::slice});
+  }
   if (came_back == nullptr) {
     stacks_.release(finished);
     return;

@@ -11,6 +11,7 @@
 #include "scheduler/chase_lev_deque.hpp"
 #include "scheduler/injection_queue.hpp"
 #include "scheduler/stats.hpp"
+#include "trace/trace_buffer.hpp"
 
 namespace grove::detail {
 
@@ -47,6 +48,8 @@ class worker {
   worker_stats stats() const noexcept;
   unsigned index() const noexcept { return index_; }
   worker_counters& counters() noexcept { return counters_; }
+  // This worker's trace buffer (owner thread only), or null when the runtime does not trace.
+  trace_buffer* trace() noexcept { return trace_; }
   const worker_counters& counters() const noexcept { return counters_; }
   stack_cache& stacks() noexcept { return stacks_; }
 
@@ -95,6 +98,7 @@ class worker {
   bool seeded_ = false;
   unsigned ticks_ = 0;
   worker_counters counters_;
+  trace_buffer* trace_ = nullptr;
   std::int64_t started_ns_ = 0;  // steady_clock, when start() was called
   std::thread thread_;
 };

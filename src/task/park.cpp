@@ -14,7 +14,13 @@ namespace {
 
 // Steps 3 and 4 for a non-cancellable park, and the bookkeeping both kinds share.
 void switch_out_parked(task* self) {
-  if (worker* here = worker::current()) worker_counters::bump(here->counters().parks);
+  if (worker* here = worker::current()) {
+    worker_counters::bump(here->counters().parks);
+    if (trace_buffer* trace = here->trace()) [[unlikely]] {
+      trace->record({trace_clock_ns(), 0, self->id, 0,
+                     self->parked_on.load(std::memory_order_relaxed), nullptr, trace_kind::park});
+    }
+  }
   suspend_fiber(current_fiber(), switch_reason::parked, self);
   set_current_task(self);
 }
@@ -86,8 +92,15 @@ wait_outcome park(waiter& w, std::unique_lock<spin_lock>& guard, park_options op
 }
 
 void wake(task* t) noexcept {
+  runtime_core& runtime = *t->runtime;
+  if (runtime.tracer() != nullptr) [[unlikely]] {
+    try {
+      runtime.record_trace({trace_clock_ns(), 0, t->id, 0, nullptr, nullptr, trace_kind::wake});
+    } catch (...) {
+    }
+  }
   // A task still parking is re-queued by its worker when it commits (commit_park fails).
-  if (transition_on_wake(*t)) t->runtime->schedule(t);
+  if (transition_on_wake(*t)) runtime.schedule(t);
 }
 
 bool signal(waiter& w) noexcept {

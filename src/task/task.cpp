@@ -44,6 +44,8 @@ void report_ended_holding_locks(const task& t) noexcept {
 
 // Runs before the task's memory is reused or freed; the routing of the result.
 void complete_task(task* t, std::exception_ptr error, bool was_cancelled) noexcept {
+  if (t->runtime->tracer() != nullptr) [[unlikely]]
+    trace_completion(*t->runtime, *t);
   // The callable, and with it the decay-copied arguments, dies before anyone is told the task
   // has finished (docs/reference.md §2: destroyed before open_nursery returns).
   t->body.reset();
@@ -77,6 +79,24 @@ __attribute__((noinline)) void set_current_task(task* t) noexcept {
   if (t != nullptr) t->running_on.store(running_worker_index, std::memory_order_relaxed);
 }
 void set_current_worker_index(std::int32_t index) noexcept { running_worker_index = index; }
+
+void trace_spawn(runtime_core& runtime, task& t) noexcept {
+  try {
+    const char* name = t.name ? runtime.keep_trace_name(t.name.get()) : nullptr;
+    const task* parent = current_task();
+    runtime.record_trace({trace_clock_ns(), 0, t.id, parent != nullptr ? parent->id : 0, name,
+                          t.callable_type, trace_kind::spawn});
+  } catch (...) {
+    // Out of memory for the name's copy: the trace misses this spawn, the program goes on.
+  }
+}
+
+void trace_completion(runtime_core& runtime, const task& t) noexcept {
+  try {
+    runtime.record_trace({trace_clock_ns(), 0, t.id, 0, nullptr, nullptr, trace_kind::complete});
+  } catch (...) {
+  }
+}
 
 task* require_task(const char* what) {
   task* t = current_task();

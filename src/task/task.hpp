@@ -166,6 +166,10 @@ task* current_task() noexcept;
 void set_current_task(task* t) noexcept;
 // The index of the worker whose thread this is, for set_current_task (-1: not a worker).
 void set_current_worker_index(std::int32_t index) noexcept;
+// Traced runtimes only (runtime_core::tracer()): records t's spawn (its name, its callable, the
+// task spawning it) and its completion.
+void trace_spawn(runtime_core& runtime, task& t) noexcept;
+void trace_completion(runtime_core& runtime, const task& t) noexcept;
 // The current task, or usage_error naming `what` ("grove::checkpoint").
 task* require_task(const char* what);
 

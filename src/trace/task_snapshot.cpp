@@ -8,17 +8,14 @@
 // without any lock, so a slow stream never holds up the tasks.
 #include "trace/task_snapshot.hpp"
 
-#include <cxxabi.h>
-
 #include <chrono>
-#include <cstdlib>
-#include <memory>
 #include <mutex>
 
 #include "cancel/cancel_tree.hpp"
 #include "nursery/nursery_core.hpp"
 #include "scheduler/runtime_core.hpp"
 #include "task/task.hpp"
+#include "trace/type_names.hpp"
 
 namespace grove::detail {
 namespace {
@@ -107,25 +104,7 @@ runtime_snapshot snapshot_task_tree(runtime_core& runtime) {
 
 std::string display_name(const task_snapshot& t) {
   if (!t.name.empty()) return t.name;
-  if (t.callable_type == nullptr) return {};
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> demangled(
-      abi::__cxa_demangle(t.callable_type->name(), nullptr, nullptr, &status), std::free);
-  if (status != 0 || !demangled) return t.callable_type->name();
-  // A lambda's type names every enclosing call operator ("f()::{lambda()#1}::operator()()
-  // const::{lambda()#2}"); the lambdas alone say where it was written.
-  std::string name = demangled.get();
-  const std::string call = "::operator()(";
-  for (std::size_t at = name.find(call); at != std::string::npos; at = name.find(call, at)) {
-    std::size_t end = at + call.size();
-    for (int depth = 1; end < name.size() && depth > 0; ++end) {
-      if (name[end] == '(') ++depth;
-      if (name[end] == ')') --depth;
-    }
-    if (name.compare(end, 6, " const") == 0) end += 6;
-    name.erase(at, end - at);
-  }
-  return name;
+  return t.callable_type != nullptr ? readable_type_name(*t.callable_type) : std::string();
 }
 
 }  // namespace grove::detail

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "task/task.hpp"
+#include "trace/json_text.hpp"
 #include "trace/task_snapshot.hpp"
 
 namespace grove {
@@ -77,32 +78,6 @@ void print_task(std::ostream& out, const task_snapshot& t, int depth) {
   for (const nursery_snapshot& n : t.nurseries) print_nursery(out, n, depth + 1);
 }
 
-void print_json_string(std::ostream& out, const std::string& text) {
-  out << '"';
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out << "\\\"";
-        break;
-      case '\\':
-        out << "\\\\";
-        break;
-      case '\n':
-        out << "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
-          out << escaped;
-        } else {
-          out << c;
-        }
-    }
-  }
-  out << '"';
-}
-
 const char* json_state(task_snapshot::state s) {
   switch (s) {
     case task_snapshot::state::not_started:
@@ -142,10 +117,10 @@ void print_json_nursery(std::ostream& out, const nursery_snapshot& n) {
 
 void print_json_task(std::ostream& out, const task_snapshot& t) {
   out << "{\"id\":" << t.id << ",\"root\":" << (t.root ? "true" : "false") << ",\"name\":";
-  print_json_string(out, display_name(t));
+  write_json_string(out, display_name(t));
   out << ",\"state\":\"" << json_state(t.what) << "\",\"parked_on\":";
   if (t.what == task_snapshot::state::parked) {
-    print_json_string(out, t.parked_on);
+    write_json_string(out, t.parked_on);
   } else {
     out << "null";
   }

@@ -12,6 +12,7 @@
 #include <grove/cancel.hpp>
 #include <grove/nursery.hpp>
 #include <grove/runtime.hpp>
+#include <memory>
 
 #include "bench_util.hpp"
 
@@ -124,6 +125,40 @@ void BM_fib_grove_schedule_seed(benchmark::State& state) {
   const grove::runtime_stats s = rt.stats();
   state.counters["inlined_pct"] =
       100.0 * static_cast<double>(s.tasks_inlined) / static_cast<double>(s.tasks_spawned);
+}
+
+// Tracing's cost: fib with runtime_options::trace_path set against the same fib untraced
+// (range(2): 0 off, 1 on), each iteration on a fresh runtime sized to keep every event of one
+// run. The trace goes to /dev/null; writing it happens at shutdown, outside the timed run.
+void BM_fib_grove_trace(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  const auto workers = static_cast<unsigned>(state.range(1));
+  const bool traced = state.range(2) != 0;
+  const long tasks = spawns_of_fib(n);
+  double total_ns = 0;
+  for (auto _ : state) {
+    grove::runtime_options options{.workers = workers};
+    if (traced) {
+      options.trace_path = "/dev/null";
+      // Per task: spawn, first run, slice, completion, plus parks, wakes and steals.
+      options.trace_events_per_thread = static_cast<std::size_t>(tasks) * 5 + 4096;
+    }
+    auto rt = std::make_unique<grove::runtime>(options);
+    const auto start = steady::now();
+    const long r = rt->run([&] { return grove_fib(n); });
+    const double ns = bench::ns_since(start);
+    state.SetIterationTime(ns / 1e9);
+    total_ns += ns;
+    if (r != serial_fib(n)) {
+      state.SkipWithError("wrong result");
+      break;
+    }
+    state.PauseTiming();
+    rt.reset();  // writes the trace
+    state.ResumeTiming();
+  }
+  state.counters["ns_per_task"] =
+      total_ns / (static_cast<double>(state.iterations()) * static_cast<double>(tasks));
 }
 
 void BM_fib_tbb(benchmark::State& state) {
@@ -249,6 +284,12 @@ BENCHMARK(BM_fib_grove)
     ->Args({30, 1})
     ->Args({30, 2})
     ->Iterations(5)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_fib_grove_trace)
+    ->Args({30, 2, 0})
+    ->Args({30, 2, 1})
+    ->Iterations(3)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_fib_tbb)

@@ -330,7 +330,7 @@ void cancel_node_now(cancel_node& node) noexcept {
       if (node.runtime != nullptr && node.runtime->tracer() != nullptr) [[unlikely]] {
         try {
           node.runtime->record_trace(
-              {trace_clock_ns(), 0, 0, 0, nullptr, nullptr, trace_kind::cancel});
+              trace_event::make(trace_kind::cancel, 0, trace_clock_ticks()));
         } catch (...) {
         }
       }

@@ -65,12 +65,18 @@ void run_inline(task* child, task* self, fiber_context* fc, worker& here) {
     // that parked got slices of its own when it was resumed).
     const std::uint64_t id = child->id;
     const std::uint64_t resumes = here.counters().context_switches.load(std::memory_order_relaxed);
-    const std::int64_t began = trace_clock_ns();
-    trace->record({began, 0, id, 0, nullptr, nullptr, trace_kind::first_run});
+    const std::int64_t began = trace_clock_ticks();
     run_task_to_completion(child);
-    if (worker::current() == &here &&
+    worker* now_on = worker::current();
+    if (now_on == &here &&
         here.counters().context_switches.load(std::memory_order_relaxed) == resumes) {
-      trace->record({began, trace_clock_ns(), id, 0, nullptr, nullptr, trace_kind::slice});
+      trace->record(trace_event::make(trace_kind::slice, id, began, trace_clock_ticks(), nullptr,
+                                      trace_event::first_run));
+    } else {
+      // It parked: its later runs have slices of their own; keep where its first run began
+      // (in this thread's buffer: `trace` may be another worker's now).
+      now_on->trace()->record(trace_event::make(trace_kind::first_run, id, began,
+                                                static_cast<std::int64_t>(here.index())));
     }
   }
   self->inline_child.store(0, std::memory_order_relaxed);

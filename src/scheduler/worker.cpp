@@ -243,7 +243,7 @@ task* worker::search_other_queues() {
     if (runtime_->worker_at(victim).try_steal_from(t)) {
       worker_counters::bump(counters_.steals);
       if (trace_ != nullptr) [[unlikely]] {
-        trace_->record({trace_clock_ns(), 0, t->id, victim, nullptr, nullptr, trace_kind::steal});
+        trace_->record(trace_event::make(trace_kind::steal, t->id, trace_clock_ticks(), victim));
       }
       return t;
     }
@@ -308,14 +308,14 @@ void worker::run(task* t) {
   std::int64_t began = 0;
   std::uint64_t id = 0;
   if (trace_ != nullptr) [[unlikely]] {
-    began = trace_clock_ns();
+    began = trace_clock_ticks();
     id = t->id;
-    if (first_run) trace_->record({began, 0, id, 0, nullptr, nullptr, trace_kind::first_run});
   }
   stack_memory finished{};
   fiber_context* const came_back = resume_fiber(fc, &finished);
   if (trace_ != nullptr) [[unlikely]] {
-    trace_->record({began, trace_clock_ns(), id, 0, nullptr, nullptr, trace_kind::slice});
+    trace_->record(trace_event::make(trace_kind::slice, id, began, trace_clock_ticks(), nullptr,
+                                     first_run ? trace_event::first_run : std::uint8_t{0}));
   }
   if (came_back == nullptr) {
     stacks_.release(finished);

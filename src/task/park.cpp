@@ -17,8 +17,8 @@ void switch_out_parked(task* self) {
   if (worker* here = worker::current()) {
     worker_counters::bump(here->counters().parks);
     if (trace_buffer* trace = here->trace()) [[unlikely]] {
-      trace->record({trace_clock_ns(), 0, self->id, 0,
-                     self->parked_on.load(std::memory_order_relaxed), nullptr, trace_kind::park});
+      trace->record(trace_event::make(trace_kind::park, self->id, trace_clock_ticks(), 0,
+                                      self->parked_on.load(std::memory_order_relaxed)));
     }
   }
   suspend_fiber(current_fiber(), switch_reason::parked, self);
@@ -95,7 +95,7 @@ void wake(task* t) noexcept {
   runtime_core& runtime = *t->runtime;
   if (runtime.tracer() != nullptr) [[unlikely]] {
     try {
-      runtime.record_trace({trace_clock_ns(), 0, t->id, 0, nullptr, nullptr, trace_kind::wake});
+      runtime.record_trace(trace_event::make(trace_kind::wake, t->id, trace_clock_ticks()));
     } catch (...) {
     }
   }

@@ -82,10 +82,16 @@ void set_current_worker_index(std::int32_t index) noexcept { running_worker_inde
 
 void trace_spawn(runtime_core& runtime, task& t) noexcept {
   try {
-    const char* name = t.name ? runtime.keep_trace_name(t.name.get()) : nullptr;
     const task* parent = current_task();
-    runtime.record_trace({trace_clock_ns(), 0, t.id, parent != nullptr ? parent->id : 0, name,
-                          t.callable_type, trace_kind::spawn});
+    const auto parent_id = static_cast<std::int64_t>(parent != nullptr ? parent->id : 0);
+    if (t.name) {
+      runtime.record_trace(trace_event::make(trace_kind::spawn, t.id, trace_clock_ticks(),
+                                             parent_id, runtime.keep_trace_name(t.name.get())));
+    } else {
+      runtime.record_trace(trace_event::make(
+          trace_kind::spawn, t.id, trace_clock_ticks(), parent_id, t.callable_type,
+          t.callable_type != nullptr ? trace_event::label_is_type : std::uint8_t{0}));
+    }
   } catch (...) {
     // Out of memory for the name's copy: the trace misses this spawn, the program goes on.
   }
@@ -93,7 +99,7 @@ void trace_spawn(runtime_core& runtime, task& t) noexcept {
 
 void trace_completion(runtime_core& runtime, const task& t) noexcept {
   try {
-    runtime.record_trace({trace_clock_ns(), 0, t.id, 0, nullptr, nullptr, trace_kind::complete});
+    runtime.record_trace(trace_event::make(trace_kind::complete, t.id, trace_clock_ticks()));
   } catch (...) {
   }
 }

@@ -13,6 +13,7 @@
 #include "trace/trace_recorder.hpp"
 
 #include <cerrno>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <ostream>
@@ -24,10 +25,20 @@
 #include "trace/type_names.hpp"
 
 namespace grove::detail {
+namespace {
+std::int64_t steady_nanoseconds() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
 
 trace_recorder::trace_recorder(const std::string& path, unsigned workers,
                                std::size_t events_per_buffer)
-    : path_(path), origin_ns_(trace_clock_ns()), outside_(events_per_buffer) {
+    : path_(path),
+      origin_ticks_(trace_clock_ticks()),
+      origin_ns_(steady_nanoseconds()),
+      outside_(events_per_buffer) {
   errno = 0;
   file_.open(path, std::ios::out | std::ios::trunc);
   if (!file_.is_open()) {
@@ -54,20 +65,39 @@ const char* trace_recorder::keep_name_outside(std::string_view name) {
 
 namespace {
 
+// Ticks of trace_clock_ticks() to microseconds since the trace began, from two readings of
+// both clocks (the runtime's start and its shutdown).
+struct tick_scale {
+  std::int64_t origin_ticks;
+  double microseconds_per_tick;
+
+  double since_origin(std::int64_t ticks) const noexcept {
+    return static_cast<double>(ticks - origin_ticks) * microseconds_per_tick;
+  }
+  double length(std::int64_t from, std::int64_t to) const noexcept {
+    return static_cast<double>(to - from) * microseconds_per_tick;
+  }
+};
+
 class trace_writer {
  public:
-  trace_writer(std::ostream& out, std::int64_t origin_ns) : out_(out), origin_ns_(origin_ns) {}
+  trace_writer(std::ostream& out, tick_scale scale) : out_(out), scale_(scale) {}
 
   // Pass 1: names and which tasks have both ends of their life in the trace.
   void learn(const trace_buffer& buffer) {
     for (const trace_event& e : buffer) {
-      if (e.kind == trace_kind::spawn) {
-        names_[e.task] = e.text != nullptr            ? std::string(e.text)
-                         : e.callable_type != nullptr ? readable_type_name(*e.callable_type)
-                         : e.other == 0               ? std::string("root task")
-                                                      : std::string("task");
-      } else if (e.kind == trace_kind::complete) {
-        completed_.insert(e.task);
+      if (e.kind() == trace_kind::spawn) {
+        std::string name;
+        if (e.label == nullptr) {
+          name = e.value == 0 ? "root task" : "task";
+        } else if ((e.flags() & trace_event::label_is_type) != 0) {
+          name = readable_type_name(*static_cast<const std::type_info*>(e.label));
+        } else {
+          name = static_cast<const char*>(e.label);
+        }
+        names_[e.task()] = std::move(name);
+      } else if (e.kind() == trace_kind::complete) {
+        completed_.insert(e.task());
       }
     }
   }
@@ -94,15 +124,15 @@ class trace_writer {
     out_ << (first_ ? "\n" : ",\n");
     first_ = false;
   }
-  void timestamp(std::int64_t ns) {
+  void microseconds(double value) {
     char text[32];
-    std::snprintf(text, sizeof text, "%.3f", static_cast<double>(ns - origin_ns_) / 1000.0);
+    std::snprintf(text, sizeof text, "%.3f", value);
     out_ << text;
   }
-  void head(const char* phase, int track, std::int64_t ns) {
+  void head(const char* phase, std::int64_t track, std::int64_t at) {
     separator();
     out_ << R"({"ph":")" << phase << R"(","pid":1,"tid":)" << track << R"(,"ts":)";
-    timestamp(ns);
+    microseconds(scale_.since_origin(at));
   }
   void name_of(std::uint64_t task) {
     const auto found = names_.find(task);
@@ -112,64 +142,70 @@ class trace_writer {
   bool whole_life(std::uint64_t task) const {
     return names_.count(task) != 0 && completed_.count(task) != 0;
   }
+  void spawn_flow_end(std::uint64_t task, std::int64_t track, std::int64_t at) {
+    head("f", track, at);
+    out_ << R"(,"name":"spawn","cat":"spawn","bp":"e","id":)" << task << "}";
+  }
 
   void event(const trace_event& e, int track) {
-    switch (e.kind) {
+    const std::uint64_t task = e.task();
+    switch (e.kind()) {
       case trace_kind::slice:
-        head("X", track, e.start_ns);
+        head("X", track, e.at);
         out_ << R"(,"dur":)";
-        timestamp(origin_ns_ + (e.end_ns - e.start_ns));
-        name_of(e.task);
-        out_ << R"(,"cat":"task","args":{"task":)" << e.task << "}}";
-        return;
-      case trace_kind::spawn:
-        if (whole_life(e.task)) {
-          head("b", track, e.start_ns);
-          name_of(e.task);
-          out_ << R"(,"cat":"task","id":)" << e.task << R"(,"args":{"parent":)" << e.other << "}}";
-        }
-        head("s", track, e.start_ns);
-        out_ << R"(,"name":"spawn","cat":"spawn","id":)" << e.task << "}";
+        microseconds(scale_.length(e.at, e.value));
+        name_of(task);
+        out_ << R"(,"cat":"task","args":{"task":)" << task << "}}";
+        if ((e.flags() & trace_event::first_run) != 0) spawn_flow_end(task, track, e.at);
         return;
       case trace_kind::first_run:
-        head("f", track, e.start_ns);
-        out_ << R"(,"name":"spawn","cat":"spawn","bp":"e","id":)" << e.task << "}";
+        spawn_flow_end(task, e.value, e.at);
+        return;
+      case trace_kind::spawn:
+        if (whole_life(task)) {
+          head("b", track, e.at);
+          name_of(task);
+          out_ << R"(,"cat":"task","id":)" << task << R"(,"args":{"parent":)" << e.value << "}}";
+        }
+        head("s", track, e.at);
+        out_ << R"(,"name":"spawn","cat":"spawn","id":)" << task << "}";
         return;
       case trace_kind::complete:
-        if (whole_life(e.task)) {
-          head("e", track, e.start_ns);
-          name_of(e.task);
-          out_ << R"(,"cat":"task","id":)" << e.task << "}";
+        if (whole_life(task)) {
+          head("e", track, e.at);
+          name_of(task);
+          out_ << R"(,"cat":"task","id":)" << task << "}";
         }
         return;
       case trace_kind::steal: {
         const std::uint64_t flow = ++steals_;
-        head("s", static_cast<int>(e.other), e.start_ns);
-        out_ << R"(,"name":"steal","cat":"steal","id":)" << flow << R"(,"args":{"task":)" << e.task
+        head("s", e.value, e.at);
+        out_ << R"(,"name":"steal","cat":"steal","id":)" << flow << R"(,"args":{"task":)" << task
              << "}}";
-        head("f", track, e.start_ns);
+        head("f", track, e.at);
         out_ << R"(,"name":"steal","cat":"steal","bp":"e","id":)" << flow << "}";
         return;
       }
       case trace_kind::park:
-        head("i", track, e.start_ns);
+        head("i", track, e.at);
         out_ << R"(,"s":"t","cat":"park","name":)";
-        write_json_string(out_, std::string("park: ") + (e.text != nullptr ? e.text : "?"));
-        out_ << R"(,"args":{"task":)" << e.task << "}}";
+        write_json_string(out_, std::string("park: ") +
+                                    (e.label != nullptr ? static_cast<const char*>(e.label) : "?"));
+        out_ << R"(,"args":{"task":)" << task << "}}";
         return;
       case trace_kind::wake:
-        head("i", track, e.start_ns);
-        out_ << R"(,"s":"t","cat":"wake","name":"wake","args":{"task":)" << e.task << "}}";
+        head("i", track, e.at);
+        out_ << R"(,"s":"t","cat":"wake","name":"wake","args":{"task":)" << task << "}}";
         return;
       case trace_kind::cancel:
-        head("i", track, e.start_ns);
+        head("i", track, e.at);
         out_ << R"(,"s":"t","cat":"cancel","name":"cancel"})";
         return;
     }
   }
 
   std::ostream& out_;
-  std::int64_t origin_ns_;
+  tick_scale scale_;
   bool first_ = true;
   std::uint64_t steals_ = 0;
   std::unordered_map<std::uint64_t, std::string> names_;
@@ -182,7 +218,13 @@ void trace_recorder::write_file() noexcept {
   try {
     std::ostream& out = file_;
     out << "{\"traceEvents\":[";
-    trace_writer writer(out, origin_ns_);
+    const std::int64_t end_ticks = trace_clock_ticks();
+    const std::int64_t end_ns = steady_nanoseconds();
+    const double per_tick = end_ticks > origin_ticks_
+                                ? static_cast<double>(end_ns - origin_ns_) /
+                                      static_cast<double>(end_ticks - origin_ticks_) / 1000.0
+                                : 0.001;
+    trace_writer writer(out, tick_scale{origin_ticks_, per_tick});
     for (const auto& buffer : workers_) writer.learn(*buffer);
     writer.learn(outside_.buffer);
     const int outside_track = static_cast<int>(workers_.size());

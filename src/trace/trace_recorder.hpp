@@ -35,6 +35,7 @@ class trace_recorder {
  private:
   std::ofstream file_;
   std::string path_;
+  std::int64_t origin_ticks_;  // trace_clock_ticks() and the steady clock when it began
   std::int64_t origin_ns_;
   std::vector<std::unique_ptr<trace_buffer>> workers_;
   locked_trace_buffer outside_;

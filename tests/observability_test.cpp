@@ -63,6 +63,13 @@ std::string id_on_line_with(const std::string& tree, const std::string& marker) 
   return tree.substr(id_start, tree.find_first_of(" :", id_start) - id_start);
 }
 
+std::string line_with(const std::string& text, const std::string& marker) {
+  const auto at = text.find(marker);
+  if (at == std::string::npos) return {};
+  const auto start = text.rfind('\n', at) + 1;
+  return text.substr(start, text.find('\n', at) - start);
+}
+
 // Sends what this process writes to stderr into a file while it exists.
 class stderr_capture {
  public:
@@ -116,8 +123,10 @@ TEST_CASE("a known tree: three children parked on an event, an inline child, a j
   INFO(tree);
   const std::string root_id = id_on_line_with(tree, "root task");
   const std::string inline_id = id_on_line_with(tree, "[inline]");
-  CHECK(tree.find("root task " + root_id + ": joining a nursery; its child task " + inline_id +
-                  " runs on its stack") != std::string::npos);
+  const std::string root_line = line_with(tree, "root task " + root_id + " [");
+  CHECK(root_line.find(": joining a nursery; its child task " + inline_id + " runs on its stack") !=
+        std::string::npos);
+  CHECK(root_line.find("DOCTEST_ANON_FUNC") != std::string::npos);  // named after its callable
   CHECK(tree.find("task " + inline_id + " [inline]: parked on grove::event::wait") !=
         std::string::npos);
   CHECK(count_of(tree, "[waiter]: parked on grove::event::wait") == 3);

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -92,7 +93,9 @@ namespace detail {
 class runtime_core;
 // Runs `body` as a root task of `core` and blocks the calling thread until it has finished;
 // rethrows what `body` threw.
-GROVE_API void run_root(runtime_core& core, callback_ref body);
+// `callable_type` names the root task in dumps and traces.
+GROVE_API void run_root(runtime_core& core, callback_ref body,
+                        const std::type_info* callable_type = nullptr);
 // usage_error naming `what` when called from inside a task.
 GROVE_API void require_not_in_task(const char* what);
 }  // namespace detail
@@ -114,7 +117,7 @@ class GROVE_API runtime {
       using result = std::invoke_result_t<F>;
       detail::result_holder<result> holder;
       auto body = [&] { holder.emplace_from(std::forward<F>(fn)); };
-      detail::run_root(*core_, detail::callback_ref::to(body));
+      detail::run_root(*core_, detail::callback_ref::to(body), &typeid(std::decay_t<F>));
       return holder.take();
     }
   }

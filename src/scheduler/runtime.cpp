@@ -169,7 +169,7 @@ void runtime_core::remove_root(task* t) {
   roots_.erase(std::find(roots_.begin(), roots_.end(), t));
 }
 
-void run_root(runtime_core& core, callback_ref body) {
+void run_root(runtime_core& core, callback_ref body, const std::type_info* callable_type) {
   if (current_task() != nullptr) {
     throw usage_error(
         "grove::run / runtime::run called from inside a grove task: a task must not block its "
@@ -184,6 +184,7 @@ void run_root(runtime_core& core, callback_ref body) {
   root_wait wait;
   task* t = allocate_task(core);
   t->body.emplace([body] { body(); });
+  t->callable_type = callable_type;
   t->root = &wait;
   attach_node(t->own_scope, nullptr, &core);
   core.add_root(t);

@@ -7,8 +7,10 @@
 //       for chunk in np.array_split(data, 8):
 //           nursery.start_soon(heavy_compute, chunk)
 //
-// Each chunk's random matrix is streamed row by row (see pipeline_kernel.hpp), so memory stays at
-// one row per task instead of N x N x chunks doubles.
+// Each chunk's random matrix is generated as it is consumed, 16 values at a time in SIMD registers
+// (see pipeline_kernel.hpp), so memory stays at one copy of the chunk per task instead of
+// N x N x chunks doubles. --json prints the run as one JSON object
+// instead of the text report (bench/seed_python/side_by_side.py reads it).
 #include <unistd.h>
 
 #include <atomic>
@@ -23,6 +25,7 @@
 #include <system_error>
 #include <vector>
 
+#include "blas_info.hpp"
 #include "example_support.hpp"
 #include "pipeline_kernel.hpp"
 
@@ -34,6 +37,7 @@ struct settings {
   unsigned workers = 0;  // 0: every CPU we may run on
   unsigned long long seed = 2024;
   int repeat = 3;
+  bool json = false;
   std::string trace;  // non-empty: write a Perfetto / chrome://tracing trace of the runs there
 };
 
@@ -61,6 +65,9 @@ settings parse(int argc, char** argv) {
   app.add_option("--trace", s.trace,
                  "write a trace of the parallel runs there (Chrome trace-event JSON: open it in "
                  "ui.perfetto.dev or chrome://tracing)");
+  app.add_flag("--json", s.json,
+               "print one JSON object instead of the report: {\"n\", \"chunks\", \"workers\", "
+               "\"total\", \"seconds\" (median, parallel), \"serial_seconds\", ...}");
   example::parse_or_exit(app, argc, argv);
   return s;
 }
@@ -130,26 +137,27 @@ int main(int argc, char** argv) {
     return 1;
   }
   grove::runtime& rt = *traced_or_not;
-  std::printf("grove chunked pipeline: %ld chunks, each sum(rand(%ld, %ld) * chunk), %u workers\n",
-              s.chunks, s.n, s.n, rt.worker_count());
-  std::printf(
-      "(random matrices are streamed one row at a time: %.0f KiB in use instead of %.0f MiB)\n",
-      static_cast<double>(s.n) * 8.0 * static_cast<double>(rt.worker_count()) / 1024.0,
-      static_cast<double>(s.n) * static_cast<double>(s.n) * 8.0 * static_cast<double>(s.chunks) /
-          (1 << 20));
+  const unsigned workers = rt.worker_count();
+  if (!s.json) {
+    std::printf(
+        "grove chunked pipeline: %ld chunks, each sum(rand(%ld, %ld) * chunk), %u workers\n",
+        s.chunks, s.n, s.n, workers);
+    std::printf(
+        "(random matrices are generated as they are consumed: %.0f KiB in use instead of %.0f "
+        "MiB)\n",
+        static_cast<double>(s.n) * 8.0 * static_cast<double>(workers) / 1024.0,
+        static_cast<double>(s.n) * static_cast<double>(s.n) * 8.0 * static_cast<double>(s.chunks) /
+            (1 << 20));
+    std::printf("kernels: %s\n", example::blas_description().c_str());
+  }
 
   // The first run shows progress on a terminal; the repeats only time.
-  progress_bar progress(s.chunks, ::isatty(STDERR_FILENO) != 0);
+  progress_bar progress(s.chunks, !s.json && ::isatty(STDERR_FILENO) != 0);
   const auto first_start = std::chrono::steady_clock::now();
   const std::vector<double> results = run_pipeline(rt, data, s, &progress);
   const double first_seconds = seconds_since(first_start);
-
   double total = 0.0;
-  for (std::size_t k = 0; k < results.size(); ++k) {
-    std::printf("  chunk %zu: %.6f\n", k, results[k]);
-    total += results[k];
-  }
-  std::printf("total: %.6f\n", total);
+  for (const double r : results) total += r;
 
   grove::runtime one{grove::runtime_options{.workers = 1}};
   bool same = true;
@@ -160,16 +168,32 @@ int main(int argc, char** argv) {
   }
   const example::timing serial = example::measure(
       s.repeat, [&] { same = same && run_pipeline(one, data, s, nullptr) == results; });
+  if (!s.trace.empty()) traced_or_not.reset();  // the trace is written when its runtime ends
 
+  if (s.json) {
+    std::printf(
+        "{\"n\": %ld, \"chunks\": %ld, \"workers\": %u, \"seed\": %llu, \"repeat\": %d, "
+        "\"total\": %.17g, \"seconds\": %.9g, \"serial_seconds\": %.9g, \"results_equal\": "
+        "%s, \"kernels\": \"%s\", \"chunk_results\": [",
+        s.n, s.chunks, workers, s.seed, s.repeat, total, parallel.median, serial.median,
+        same ? "true" : "false", example::json_escaped(example::blas_description()).c_str());
+    for (std::size_t k = 0; k < results.size(); ++k) {
+      std::printf("%s%.17g", k == 0 ? "" : ", ", results[k]);
+    }
+    std::printf("]}\n");
+    return same ? 0 : 1;
+  }
+  for (std::size_t k = 0; k < results.size(); ++k) {
+    std::printf("  chunk %zu: %.6f\n", k, results[k]);
+  }
+  std::printf("total: %.6f\n", total);
   std::printf(
       "time (median of %d, spread %.0f%% / %.0f%%): %.3f s on %u workers, %.3f s on 1 "
       "worker: speedup %.2fx%s\n",
-      s.repeat, parallel.spread * 100, serial.spread * 100, parallel.median, rt.worker_count(),
-      serial.median, serial.median / parallel.median, same ? "" : "  (RESULTS DIFFER)");
+      s.repeat, parallel.spread * 100, serial.spread * 100, parallel.median, workers, serial.median,
+      serial.median / parallel.median, same ? "" : "  (RESULTS DIFFER)");
   example::warn_if_loaded({parallel, serial});
   if (!s.trace.empty()) {
-    const unsigned workers = rt.worker_count();
-    traced_or_not.reset();  // the trace is written when its runtime shuts down
     std::printf("trace of the %u-worker runs: %s (open it in ui.perfetto.dev)\n", workers,
                 s.trace.c_str());
   }

@@ -133,6 +133,22 @@ TEST_CASE("the pipeline example's chunk results match a serial run with the same
   CHECK(serial[0] == doctest::Approx(direct).epsilon(1e-12));
 }
 
+TEST_CASE("the pipeline kernel's vectorised generator yields random_stream's values bit for bit") {
+  // A one-hot chunk picks one column of the random matrix: with two rows the kernel returns
+  // R[0, j] + R[1, j] exactly (every other product is 0), in the SIMD blocks and the row tail.
+  const Eigen::Index columns = 37;  // two 16-value blocks and a tail of 5
+  std::vector<double> stream_values;
+  pipeline::random_stream random(pipeline::chunk_seed(3, 5));
+  for (Eigen::Index k = 0; k < 2 * columns; ++k) stream_values.push_back(random.next_unit());
+  for (Eigen::Index j = 0; j < columns; ++j) {
+    Eigen::ArrayXd one_hot = Eigen::ArrayXd::Zero(columns);
+    one_hot[j] = 1.0;
+    const double expected = stream_values[static_cast<std::size_t>(j)] +
+                            stream_values[static_cast<std::size_t>(columns + j)];
+    CHECK(pipeline::chunk_result(one_hot, 2, 3, 5) == expected);
+  }
+}
+
 TEST_CASE("parallel_sum sums contiguous storage flat, whatever the storage order") {
   using row_major = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const Eigen::MatrixXd column_major = Eigen::MatrixXd::Random(300, 200);

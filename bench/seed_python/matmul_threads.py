@@ -10,6 +10,7 @@ np.dot then runs on the thread that called it.
 """
 import argparse
 import json
+import os
 import time
 import threading  # noqa: F401  (imported by the article)
 import numpy as np
@@ -40,9 +41,12 @@ if __name__ == "__main__":  # added: the command line and the JSON report
     parser.add_argument("--products", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3, help="runs; the median is reported")
     args = parser.parse_args()
+    blas = sorted({line.split()[-1] for line in open("/proc/self/maps")
+                   if "blas" in line.rsplit("/", 1)[-1]})  # added: which BLAS NumPy loaded
     runs = sorted(benchmark("free", args.threads, args.size, args.products)
                   for _ in range(args.repeat))
     print(json.dumps({"program": "article matmul (NumPy + ThreadPoolExecutor)",
-                      "threads": args.threads, "size": args.size, "products": args.products,
+                      "threads": args.threads, "blas": blas,
+                      "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"), "size": args.size, "products": args.products,
                       "seconds_per_product": runs[len(runs) // 2],
                       "seconds": runs[len(runs) // 2] * args.products}))

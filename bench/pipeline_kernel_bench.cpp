@@ -75,7 +75,7 @@ void BM_generator_only(benchmark::State& state) {
     f64s vector_sum[2] = {};
     for (Eigen::Index k = 0; k < side * side; k += pipeline::sums) {
       for (int half = 0; half < 2; ++half) {
-        vector_sum[half] += unit_from_bits(mix(counters));
+        vector_sum[half] += unit_from_bits(pipeline::splitmix64_mix(counters));
         counters += step;
       }
     }
@@ -83,8 +83,7 @@ void BM_generator_only(benchmark::State& state) {
 #else
     for (Eigen::Index k = 0; k < side * side; k += pipeline::sums) {
       for (int l = 0; l < pipeline::sums; ++l) {
-        const auto counter = pipeline::golden_gamma * static_cast<std::uint64_t>(k + l + 1);
-        sum[l] += pipeline::unit_from_bits(pipeline::splitmix64_mix(counter));
+        sum[l] += pipeline::stream_value(0, static_cast<std::uint64_t>(k + l));
       }
     }
 #endif

@@ -20,14 +20,21 @@ namespace pipeline {
 
 inline constexpr std::uint64_t golden_gamma = 0x9E3779B97F4A7C15ULL;
 
-// splitmix64's output function and its mapping to [0, 1) (53 random bits, like numpy's rand).
-inline std::uint64_t splitmix64_mix(std::uint64_t z) noexcept {
+// splitmix64's output function, for one 64-bit word or a vector of them (the kernel's SIMD
+// form below), and its mapping to [0, 1) (53 random bits, like numpy's rand).
+template <class Words>
+[[gnu::always_inline]] inline Words splitmix64_mix(Words z) noexcept {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
 }
 inline double unit_from_bits(std::uint64_t z) noexcept {
   return static_cast<double>(z >> 11) * 0x1.0p-53;
+}
+// Value k (from 0) of the stream whose state is `state`: what random_stream(state) returns on
+// its (k + 1)-th call.
+inline double stream_value(std::uint64_t state, std::uint64_t k) noexcept {
+  return unit_from_bits(splitmix64_mix(state + golden_gamma * (k + 1)));
 }
 
 // The sequential form: value e is unit_from_bits(splitmix64_mix(seed + (e + 1) * golden_gamma)).
@@ -60,11 +67,6 @@ inline constexpr int lanes = 8;
 using u64s = std::uint64_t __attribute__((vector_size(8 * lanes)));
 using f64s = double __attribute__((vector_size(8 * lanes)));
 
-[[gnu::always_inline]] inline u64s mix(u64s z) noexcept {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
 [[gnu::always_inline]] inline f64s unit_from_bits(u64s z) noexcept {
   return __builtin_convertvector(z >> 11, f64s) * 0x1.0p-53;
 }
@@ -87,7 +89,7 @@ inline void add_row(const double* x, std::int64_t columns, std::uint64_t row_sta
     for (int half = 0; half < 2; ++half) {
       f64s column_values;
       std::memcpy(&column_values, x + j + half * lanes, sizeof column_values);
-      vector_sum[half] += simd::unit_from_bits(simd::mix(counters)) * column_values;
+      vector_sum[half] += simd::unit_from_bits(splitmix64_mix(counters)) * column_values;
       counters += step;
     }
   }
@@ -101,9 +103,7 @@ inline void add_row(const double* x, std::int64_t columns, std::uint64_t row_sta
                     double (&sum)[sums]) noexcept {
   for (std::int64_t j = 0; j + sums <= columns; j += sums) {
     for (int l = 0; l < sums; ++l) {
-      const std::uint64_t counter =
-          row_start + golden_gamma * static_cast<std::uint64_t>(j + l + 1);
-      sum[l] += unit_from_bits(splitmix64_mix(counter)) * x[j + l];
+      sum[l] += stream_value(row_start, static_cast<std::uint64_t>(j + l)) * x[j + l];
     }
   }
 }
@@ -123,8 +123,7 @@ double chunk_result(const Chunk& chunk, Eigen::Index rows, std::uint64_t seed,
   for (Eigen::Index i = 0; i < rows; ++i) {
     add_row(x, columns, row_start, sum);
     for (std::int64_t j = blocked; j < columns; ++j) {
-      const std::uint64_t counter = row_start + golden_gamma * static_cast<std::uint64_t>(j + 1);
-      tail_sum += unit_from_bits(splitmix64_mix(counter)) * x[j];
+      tail_sum += stream_value(row_start, static_cast<std::uint64_t>(j)) * x[j];
     }
     row_start += golden_gamma * static_cast<std::uint64_t>(columns);
   }

@@ -59,6 +59,48 @@ TEST_CASE("mutex waiters acquire it in FIFO order") {
   });
 }
 
+TEST_CASE("tight lock loops of more tasks than workers lose no increment") {
+  // Short critical sections and no other checkpoint: the lockers spin, queue, and are handed
+  // the mutex while spinning or parked, on both workers.
+  run_on(2, [] {
+    grove::mutex m;
+    long counter = 0;
+    grove::open_nursery([&](grove::nursery& n) {
+      for (int i = 0; i < 4; ++i) {
+        n.start_soon([&] {
+          for (int k = 0; k < 20000; ++k) {
+            std::scoped_lock lock(m);
+            ++counter;
+          }
+        });
+      }
+    });
+    CHECK(counter == 4 * 20000);
+  });
+}
+
+TEST_CASE("a waiter handed the mutex runs while the unlocking task keeps its worker busy") {
+  // The hand-off puts the waiter first in line on the unlocker's worker; if the unlocker then
+  // computes without a checkpoint, the other worker must take the waiter over.
+  run_on(2, [] {
+    grove::mutex m;
+    std::atomic<bool> acquired{false};
+    grove::open_nursery([&](grove::nursery& n) {
+      m.lock();
+      n.start_soon([&] {
+        std::scoped_lock lock(m);
+        acquired.store(true);
+      });
+      wait_until_parked("grove::mutex::lock");
+      m.unlock();
+      const auto give_up = std::chrono::steady_clock::now() + grove_test::generous;
+      while (!acquired.load() && std::chrono::steady_clock::now() < give_up) {
+      }
+      CHECK(acquired.load());
+    });
+  });
+}
+
 TEST_CASE("locking a held mutex again or unlocking one not held is usage_error") {
   run_on(2, [] {
     grove::mutex m;

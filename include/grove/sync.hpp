@@ -60,9 +60,11 @@ class GROVE_API mutex {
   void lock_as(detail::task* self, bool cancellable);
   void unlock_as(detail::task* self) noexcept;
   bool held_by(const detail::task* self) const noexcept;
+  bool spin_until_free(detail::task* self) noexcept;
+  bool spin_in_queue(detail::waiter& w, std::unique_lock<detail::spin_lock>& guard);
 
-  // 0 when free; otherwise the holder's task address, with bit 0 (contended) set while tasks
-  // may be queued, which sends unlock() to the hand-off path under lock_.
+  // 0 when free; otherwise the holder's task id shifted left by one, with bit 0 (contended) set
+  // while tasks may be queued, which sends unlock() to the hand-off path under lock_.
   std::atomic<std::uintptr_t> state_{0};
   detail::spin_lock lock_;  // guards waiters_ and every change of state_ while contended
   detail::wait_list waiters_;

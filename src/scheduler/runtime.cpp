@@ -142,6 +142,15 @@ void runtime_core::schedule(task* t) {
   }
 }
 
+void runtime_core::schedule_next(task* t) {
+  worker* here = worker::current();
+  if (here != nullptr && &here->runtime() == this) {
+    here->push_run_next(t);
+  } else {
+    schedule(t);
+  }
+}
+
 runtime_stats runtime_core::stats() const {
   runtime_stats s;
   s.tasks_spawned = external_.tasks_spawned.load(std::memory_order_relaxed);

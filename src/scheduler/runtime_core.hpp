@@ -41,6 +41,9 @@ class runtime_core {
   // Makes a task runnable (a fresh one, or a parked one a waker just woke); any thread. On a
   // worker of this runtime it goes on that worker's deque, elsewhere on the injection queue.
   void schedule(task* t);
+  // The same for a task handed a resource by the task running on this thread: on a worker of
+  // this runtime it runs next there (worker::push_run_next).
+  void schedule_next(task* t);
   // Wakes one sleeping worker if there is one (after publishing work).
   void notify_work() noexcept { idle_.notify_one(); }
 

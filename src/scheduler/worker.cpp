@@ -3,10 +3,12 @@
 // Finding work, in order:
 //   1. every 61st round, the injection queue and the yield queue first, so that a worker busy
 //      with its own deque still serves tasks from outside and tasks that yielded;
-//   2. its own deque (LIFO: the most recently spawned task, hot in cache);
+//   2. its run-next slot (a task the running task just handed a resource to), then its own
+//      deque (LIFO: the most recently spawned task, hot in cache);
 //   3. its yield queue (FIFO: tasks that called checkpoint(); stealable too);
 //   4. the injection queue, then stealing from the other workers, starting at a random victim;
-//   5. a short spin over 4., then sleep on the eventcount (park_until_work).
+//   5. a short spin over 4. with growing pauses, then, before sleeping on the eventcount, one
+//      more search that also takes other workers' run-next tasks (park_until_work).
 // Running a task: a fresh task gets a pooled stack and a new fiber; a woken one resumes its
 // fiber. When the fiber switches back, the worker commits what it asked for (after_switch):
 // a park becomes visible to wakers only now, once its context is saved, so no other worker can
@@ -84,7 +86,8 @@ worker_stats worker::stats() const noexcept {
   s.steals = counters_.steals.load(std::memory_order_relaxed);
   s.parks = counters_.parks.load(std::memory_order_relaxed);
   s.sleeps = counters_.sleeps.load(std::memory_order_relaxed);
-  s.queue_depth = deque_.size_estimate() + yielded_.size_estimate();
+  s.queue_depth = deque_.size_estimate() + yielded_.size_estimate() +
+                  (run_next_.load(std::memory_order_relaxed) != nullptr ? 1 : 0);
   const std::int64_t now = steady_nanoseconds();
   std::int64_t asleep = counters_.asleep_ns.load(std::memory_order_relaxed);
   if (const std::int64_t since = counters_.asleep_since_ns.load(std::memory_order_relaxed)) {
@@ -120,6 +123,19 @@ std::uint64_t worker::next_task_id() noexcept {
 void worker::push_local(task* t) {
   deque_.push(t);
   runtime_->notify_work();
+}
+
+void worker::push_run_next(task* t) {
+  // With a schedule seed the order is the seed's to choose: no privileged slot.
+  if (seeded_) return push_local(t);
+  // acq_rel: release publishes t to whoever takes it; acquire, the displaced task to us.
+  if (task* displaced = run_next_.exchange(t, std::memory_order_acq_rel)) deque_.push(displaced);
+  runtime_->notify_work();
+}
+
+task* worker::take_run_next() noexcept {
+  if (run_next_.load(std::memory_order_relaxed) == nullptr) return nullptr;
+  return run_next_.exchange(nullptr, std::memory_order_acquire);
 }
 
 namespace {
@@ -159,9 +175,14 @@ task* worker::find_local_task_seeded() {
   }
 }
 
-bool worker::try_steal_from(task*& out) noexcept {
-  return steal_with_retries<steal_lifo>(deque_, out) ||
-         steal_with_retries<steal_fifo>(yielded_, out);
+bool worker::try_steal_from(task*& out, bool include_run_next) noexcept {
+  if (steal_with_retries<steal_lifo>(deque_, out) ||
+      steal_with_retries<steal_fifo>(yielded_, out)) {
+    return true;
+  }
+  if (!include_run_next) return false;
+  out = take_run_next();
+  return out != nullptr;
 }
 
 void worker::push_yielded(task* t) {
@@ -172,7 +193,10 @@ void worker::push_yielded(task* t) {
 
 task* worker::take_direct_yield_target() noexcept {
   // Only when the loop would pick the yield queue next anyway: nothing local, nothing injected.
-  if (!deque_.looks_empty() || !runtime_->injection().looks_empty()) return nullptr;
+  if (!deque_.looks_empty() || !runtime_->injection().looks_empty() ||
+      run_next_.load(std::memory_order_relaxed) != nullptr) {
+    return nullptr;
+  }
   task* next = take_yielded();
   if (next == nullptr) return nullptr;
   transition_to_running(*next);
@@ -180,8 +204,16 @@ task* worker::take_direct_yield_target() noexcept {
   return next;
 }
 
+task* worker::take_direct_park_target() noexcept {
+  task* next = take_run_next();
+  if (next == nullptr) return nullptr;
+  transition_to_running(*next);
+  worker_counters::bump(counters_.context_switches);
+  return next;
+}
+
 bool worker::has_nothing_else_to_run() const noexcept {
-  return deque_.looks_empty() && yielded_.looks_empty() && runtime_->injection().looks_empty();
+  return looks_idle() && yielded_.looks_empty() && runtime_->injection().looks_empty();
 }
 
 task* worker::take_yielded() noexcept {
@@ -223,6 +255,7 @@ task* worker::find_task() {
     if (task* t = runtime_->injection().pop()) return t;
     if (task* t = take_yielded()) return t;
   }
+  if (task* t = take_run_next()) return t;
   if (!deque_.looks_empty()) {
     if (task* t = deque_.take()) return t;
   }
@@ -231,7 +264,7 @@ task* worker::find_task() {
   return park_until_work();
 }
 
-task* worker::search_other_queues() {
+task* worker::search_other_queues(bool include_run_next) {
   if (task* t = runtime_->injection().pop()) return t;
   const unsigned count = runtime_->worker_count();
   if (count <= 1) return nullptr;
@@ -240,7 +273,7 @@ task* worker::search_other_queues() {
     const unsigned victim = (start + k) % count;
     if (victim == index_) continue;
     task* t = nullptr;
-    if (runtime_->worker_at(victim).try_steal_from(t)) {
+    if (runtime_->worker_at(victim).try_steal_from(t, include_run_next)) {
       worker_counters::bump(counters_.steals);
       if (trace_ != nullptr) [[unlikely]] {
         trace_->record(trace_event::make(trace_kind::steal, t->id, trace_clock_ticks(), victim));
@@ -253,9 +286,14 @@ task* worker::search_other_queues() {
 
 task* worker::park_until_work() {
   for (int round = 0; round < spin_rounds; ++round) {
+    // Not the other workers' run-next tasks yet: their owners switch to them within a few
+    // hundred nanoseconds in the common case (taking them sooner halved a mutex convoy's speed).
     if (task* t = search_other_queues()) return t;
     if (runtime_->stopping()) return nullptr;
-    spin_pause();
+    // Growing pauses (1 to 16 per round): an idle worker that reads the others' queues on
+    // every pause keeps pulling their hot lines away from them (a mutex convoy on the other
+    // worker ran at half speed), and the later rounds of a spin rarely find anything anyway.
+    for (int i = 0; i < (1 << std::min(round / 8, 4)); ++i) spin_pause();
   }
   // Asleep from here on, for testing::wait_all_tasks_blocked and autojump (slow path only).
   struct counted_idle {
@@ -265,7 +303,9 @@ task* worker::park_until_work() {
   } idle{runtime_->quiescence_watch()};
   for (;;) {
     const event_count::key key = runtime_->idle().prepare_wait();
-    if (task* t = search_other_queues()) {
+    // Now run-next tasks too: one whose owner has been busy all through our spin (tens of
+    // microseconds) is better run here, and a sleeper must see every queued task.
+    if (task* t = search_other_queues(/*include_run_next=*/true)) {
       runtime_->idle().cancel_wait();
       // More may be waiting: let another sleeper look too.
       runtime_->notify_work();
@@ -331,7 +371,11 @@ void worker::after_switch(fiber_context* fc) {
     push_yielded(t);
     return;
   }
-  // Parked: commit, now that resume_fiber has saved the continuation.
+  commit_parked(t);
+}
+
+void worker::commit_parked(task* t) {
+  // Parked: commit, now that the continuation is saved.
   if (commit_park(*t)) return;
   // A waker came before the commit (woken_while_parking): the task is ours to run again.
   transition_to_ready(*t);

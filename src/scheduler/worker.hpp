@@ -3,6 +3,7 @@
 // described at the top of worker.cpp.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <grove/runtime.hpp>
 #include <thread>
@@ -28,6 +29,12 @@ class worker {
 
   // Owner thread only.
   void push_local(task* t);  // a new or woken task: LIFO, stealable; wakes a sleeper if any
+  // A task woken by a hand-off from the task running here (a mutex passed to its parked
+  // waiter): it runs next on this worker, ahead of the deque, where its data is hot. Like Go's
+  // runnext: the slot holds one task (a second one pushes the first to the deque), and other
+  // workers take it only after a full idle spin (see park_until_work), so the common case, the
+  // waker parking right after, switches to it directly, without a steal.
+  void push_run_next(task* t);
   void put_back(task* t) { deque_.push(t); }  // a task just taken, returned unrun
   void push_yielded(task* t);                 // FIFO behind other ready tasks; also stealable
   task* take_local() noexcept { return deque_.take(); }
@@ -36,12 +43,21 @@ class worker {
   // Owner thread only: the task a yield may switch to directly (the yield queue's head, when the
   // deque and the injection queue are empty), marked running; null otherwise.
   task* take_direct_yield_target() noexcept;
+  // Owner thread only: the run-next task, for a park to switch to directly (the loop would run
+  // it next anyway), marked running; null if the slot is empty.
+  task* take_direct_park_target() noexcept;
+  // Owner thread only: a task whose fiber has switched out to park, now saved: commits the park,
+  // or queues the task again if its waker came first.
+  void commit_parked(task* t);
   // Owner thread only: no local task and nothing injected is waiting for this worker.
   bool has_nothing_else_to_run() const noexcept;
 
   // Any thread.
-  bool try_steal_from(task*& out) noexcept;
-  bool looks_idle() const noexcept { return deque_.looks_empty(); }
+  // With include_run_next, also the run-next slot (only a worker that has searched a while).
+  bool try_steal_from(task*& out, bool include_run_next = false) noexcept;
+  bool looks_idle() const noexcept {
+    return deque_.looks_empty() && run_next_.load(std::memory_order_relaxed) == nullptr;
+  }
 
   runtime_core& runtime() noexcept { return *runtime_; }
   // This worker's figures (any thread).
@@ -74,7 +90,8 @@ class worker {
   task* find_task();
   task* find_local_task_seeded();
   bool seeded_coin(unsigned bits) noexcept;
-  task* search_other_queues();
+  task* search_other_queues(bool include_run_next = false);
+  task* take_run_next() noexcept;
   task* park_until_work();
   void run(task* t);
   void after_switch(struct fiber_context* fc);
@@ -82,6 +99,9 @@ class worker {
   runtime_core* runtime_;
   unsigned index_;
   chase_lev_deque<task*> deque_;
+  // push_run_next's slot. The owner and thieves take it with an exchange, so exactly one of
+  // them gets the task; acquire/release pair the pusher's writes with the taker's reads.
+  std::atomic<task*> run_next_{nullptr};
   // Tasks that yielded (checkpoint). The owner pushes at the bottom and takes from the top with
   // steal_from_fifo(), so they run first-in first-out behind other work, and idle workers can
   // steal them like any other task (a yielded task must not be stuck behind one busy worker).

@@ -20,6 +20,14 @@ void switch_out_parked(task* self) {
       trace->record(trace_event::make(trace_kind::park, self->id, trace_clock_ticks(), 0,
                                       self->parked_on.load(std::memory_order_relaxed)));
     }
+    // A task handed a resource by this one waits in the run-next slot (a mutex passed on
+    // just before this park): switch straight to it, one context jump instead of two.
+    if (task* next = here->take_direct_park_target()) {
+      switch_directly(current_fiber(), self, next->fiber,
+                      [](task* parked) { worker::current()->commit_parked(parked); });
+      set_current_task(self);
+      return;
+    }
   }
   suspend_fiber(current_fiber(), switch_reason::parked, self);
   set_current_task(self);
@@ -91,7 +99,7 @@ wait_outcome park(waiter& w, std::unique_lock<spin_lock>& guard, park_options op
   return outcome;
 }
 
-void wake(task* t) noexcept {
+void wake(task* t, bool to_run_next) noexcept {
   runtime_core& runtime = *t->runtime;
   if (runtime.tracer() != nullptr) [[unlikely]] {
     try {
@@ -100,7 +108,12 @@ void wake(task* t) noexcept {
     }
   }
   // A task still parking is re-queued by its worker when it commits (commit_park fails).
-  if (transition_on_wake(*t)) runtime.schedule(t);
+  if (!transition_on_wake(*t)) return;
+  if (to_run_next) {
+    runtime.schedule_next(t);
+  } else {
+    runtime.schedule(t);
+  }
 }
 
 bool signal(waiter& w) noexcept {

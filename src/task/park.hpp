@@ -43,8 +43,9 @@ wait_outcome park(waiter& w, std::unique_lock<spin_lock>& guard, park_options op
 wait_outcome park_unless_done(waiter& w, const char* what, bool (*publish)(void* context),
                               void* context);
 
-// Makes the owner of a decided waiter runnable. Any thread.
-void wake(task* t) noexcept;
+// Makes the owner of a decided waiter runnable. Any thread. `to_run_next`: the waker handed it
+// a resource it will use at once (a mutex); on the waker's worker it runs next.
+void wake(task* t, bool to_run_next = false) noexcept;
 
 // Decides `signalled` for w and wakes its owner; false if w was already decided (cancelled).
 // Does not touch w after waking (the owner may return and destroy it at once).

@@ -26,10 +26,10 @@
 //      (release: a checkpoint that sees the new generation sees the flag), and the subtree walked,
 //      each child under its own lock (parent before child: the only order two node locks are
 //      ever held in), skipping shielded children, deciding `cancelled` for every parked task
-//      found. A decided task that is a start() caller (a cancel_forwarder) is not woken there:
-//      it is collected, and after every tree lock is released its forwarder runs and then it is
-//      woken (step 7). Holding node.lock throughout also keeps the owner from leaving (step 8),
-//      so the subtree walked stays alive.
+//      found. No decided task is woken there: each is collected, and after every tree lock is
+//      released the forwarder of a start() caller (a cancel_forwarder) runs (step 7), and every
+//      decided task is woken. Holding node.lock throughout also keeps the owner from leaving (step
+//      8), so the subtree walked stays alive.
 //   5. Shield lowered (any thread): the flag is cleared, then under node.lock, if running and
 //      the chain is cancelled, the subtree is delivered to as in step 4. The shield store and
 //      the canceller's shield load, and the canceller's flag store and our chain load, are
@@ -125,35 +125,50 @@ void unlink_from_parent(cancel_node& node) noexcept {
   node.linked = false;
 }
 
-// Forwarders collected by a delivery, run once it holds no tree lock (step 4).
-struct deferred_forwards {
-  cancel_forwarder* first = nullptr;
+// What a delivery decided, acted on once it holds no tree lock (step 4): forwarders to run
+// (then their tasks to wake), and the other decided tasks to wake. Waking after the walk lets
+// the woken tasks finish at once on other workers: finishing takes their nursery's node lock,
+// which the walk holds throughout (with 100 000 sleepers, the walk is milliseconds long).
+// A decided task cannot run before its wake, so it and its links stay put until then;
+// `next_in_queue` is free while it is parked.
+struct deferred_wakes {
+  cancel_forwarder* first_forwarder = nullptr;
+  task* first_task = nullptr;
 
   void add(cancel_forwarder* f) noexcept {
-    f->next_deferred = first;
-    first = f;
+    f->next_deferred = first_forwarder;
+    first_forwarder = f;
   }
-  // Runs each forwarder, then wakes its task; a forwarder is not touched after the wake (its
-  // owner may return at once).
+  void add(task* t) noexcept {
+    t->next_in_queue = first_task;
+    first_task = t;
+  }
+  // Runs each forwarder, then wakes its task; nothing is touched after its wake (the owner
+  // may return at once).
   void run() noexcept {
-    while (cancel_forwarder* f = first) {
-      first = f->next_deferred;
+    while (cancel_forwarder* f = first_forwarder) {
+      first_forwarder = f->next_deferred;
       task* owner = f->owner;
       f->forward(f->context);
       wake(owner);
+    }
+    while (task* t = first_task) {
+      first_task = t->next_in_queue;
+      t->next_in_queue = nullptr;
+      wake(t);
     }
   }
 };
 
 // Caller holds node.lock.
-void deliver_locked(cancel_node& node, deferred_forwards& deferred) noexcept {
+void deliver_locked(cancel_node& node, deferred_wakes& deferred) noexcept {
   for (task* t = node.first_parked; t != nullptr; t = t->next_parked) {
     waiter* w = t->current_waiter;
     if (w == nullptr || !w->transition_to_cancelled()) continue;
     if (t->cancel_forward != nullptr) {
       deferred.add(t->cancel_forward);
     } else {
-      wake(t);
+      deferred.add(t);
     }
   }
   for (cancel_node* c = node.first_child; c != nullptr; c = c->next_sibling) {
@@ -306,7 +321,7 @@ void sync_deadline(scope_node& node) noexcept {
 
 void deliver_if_cancelled(cancel_node& node) noexcept {
   cancel_generation.fetch_add(1, std::memory_order_acq_rel);
-  deferred_forwards deferred;
+  deferred_wakes deferred;
   {
     std::lock_guard guard(node.lock);
     if (running(node) && chain_cancelled(&node)) deliver_locked(node, deferred);
@@ -315,7 +330,7 @@ void deliver_if_cancelled(cancel_node& node) noexcept {
 }
 
 void cancel_node_now(cancel_node& node) noexcept {
-  deferred_forwards deferred;
+  deferred_wakes deferred;
   {
     std::lock_guard guard(node.lock);
     // Before entry the flag is only recorded (the scope starts cancelled); after exit, nothing.
@@ -329,8 +344,7 @@ void cancel_node_now(cancel_node& node) noexcept {
       // Traced: while the node runs, its runtime is alive (the owner has not left).
       if (node.runtime != nullptr && node.runtime->tracer() != nullptr) [[unlikely]] {
         try {
-          node.runtime->record_trace(
-              trace_event::make(trace_kind::cancel, 0, trace_clock_ticks()));
+          node.runtime->record_trace(trace_event::make(trace_kind::cancel, 0, trace_clock_ticks()));
         } catch (...) {
         }
       }

@@ -142,45 +142,44 @@ void stack_allocator::map_slab() {
   }
 }
 
-stack_memory stack_allocator::allocate() {
+void stack_allocator::allocate_some(std::vector<stack_memory>& into, std::size_t count) {
   std::lock_guard guard(mutex_);
   if (free_.empty()) map_slab();
-  stack_memory s = free_.back();
-  free_.pop_back();
-  return s;
+  const std::size_t taken = std::min(count, free_.size());
+  into.insert(into.end(), free_.end() - static_cast<std::ptrdiff_t>(taken), free_.end());
+  free_.resize(free_.size() - taken);
 }
 
-void stack_allocator::deallocate(stack_memory stack) noexcept {
-  std::lock_guard guard(mutex_);
-  try {
-    free_.push_back(stack);
-  } catch (...) {
-    // Out of memory growing the free list: the stack stays mapped and unused until the
-    // runtime unmaps its slabs. Nothing else to do without allocating.
+void stack_allocator::deallocate_some(std::vector<stack_memory>& from, std::size_t count) noexcept {
+  const auto first = from.end() - static_cast<std::ptrdiff_t>(count);
+  {
+    std::lock_guard guard(mutex_);
+    try {
+      free_.insert(free_.end(), first, from.end());
+    } catch (...) {
+      // Out of memory growing the free list: the stacks stay mapped and unused until the
+      // runtime unmaps its slabs. Nothing else to do without allocating.
+    }
   }
+  from.erase(first, from.end());
 }
 
 stack_cache::stack_cache(stack_allocator& allocator) : allocator_(&allocator) {
   stacks_.reserve(capacity);
 }
 
-stack_cache::~stack_cache() {
-  for (stack_memory s : stacks_) allocator_->deallocate(s);
-}
+stack_cache::~stack_cache() { allocator_->deallocate_some(stacks_, stacks_.size()); }
 
 stack_memory stack_cache::acquire() {
-  if (stacks_.empty()) return allocator_->allocate();
+  if (stacks_.empty()) allocator_->allocate_some(stacks_, capacity / 2);
   stack_memory s = stacks_.back();
   stacks_.pop_back();
   return s;
 }
 
 void stack_cache::release(stack_memory stack) noexcept {
-  if (stacks_.size() < capacity) {
-    stacks_.push_back(stack);  // capacity reserved below: cannot throw
-  } else {
-    allocator_->deallocate(stack);
-  }
+  if (stacks_.size() == capacity) allocator_->deallocate_some(stacks_, capacity / 2);
+  stacks_.push_back(stack);  // capacity reserved in the constructor: cannot throw
 }
 
 std::size_t guarded_stack_size_at(const void* address) noexcept {

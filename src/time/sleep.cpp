@@ -32,25 +32,29 @@ void sleep_until(clock::time_point deadline) {
     detail::yield_current(self);
     return;
   }
-  detail::timer_queue& timers = self->runtime->timers();
-  detail::waiter w;
-  w.owner = self;
-  detail::timer_entry queued;
-  queued.context = &w;
-  queued.fire_under_lock = true;
-  // A sleeper whose cancellation won is left to wake through its canceller.
-  queued.fire = [](detail::timer_entry& e) {
-    detail::signal(*static_cast<detail::waiter*>(e.context));
-  };
-  std::unique_lock guard(timers.lock());
-  timers.schedule_locked(queued, deadline);
-  const detail::wait_outcome outcome = detail::park(w, guard, {.what = "sleep"});
-  if (outcome == detail::wait_outcome::cancelled) {
-    guard.lock();
-    timers.erase_locked(queued);
-    guard.unlock();
-    throw cancelled{};
+  bool was_cancelled = false;
+  {
+    detail::timer_queue& timers = self->runtime->timers();
+    detail::waiter w;
+    w.owner = self;
+    detail::timer_entry queued;
+    queued.context = &w;
+    queued.fire_under_lock = true;
+    // A sleeper whose cancellation won is left to wake through its canceller.
+    queued.fire = [](detail::timer_entry& e) {
+      detail::signal(*static_cast<detail::waiter*>(e.context));
+    };
+    std::unique_lock guard(timers.lock());
+    timers.schedule_locked(queued, deadline);
+    if (detail::park(w, guard, {.what = "sleep"}) == detail::wait_outcome::cancelled) {
+      guard.lock();
+      timers.erase_locked(queued);
+      was_cancelled = true;
+    }
   }
+  // Thrown once the locals above are gone: an exception that leaves a frame with no cleanup to
+  // run costs the unwinder one pass less (cancelling 100 000 sleepers is mostly unwinding).
+  if (was_cancelled) throw cancelled{};
 }
 
 void sleep_for(clock::duration duration) {

@@ -180,6 +180,9 @@ void mutex::unlock_as(detail::task* self) noexcept {
     // release: the new holder's reads of the critical section's data (it also synchronises
     // through its wake-up).
     state_.store(word_of(next) | (waiters_.empty() ? 0 : contended_bit), std::memory_order_release);
+    // A parked new holder runs next on this worker (its run-next slot): the unlocker usually
+    // parks soon after, locking again, and then switches straight to it (no steal, no convoy).
+    // A spinning one is left alone (wake() does nothing to a running task).
     detail::wake(next, /*to_run_next=*/true);
     return;
   }

@@ -1,10 +1,9 @@
 // Helpers shared by the benchmark programs: peak/current RSS from /proc/self/status, resetting
-// the peak, process CPU time, and running a measurement in a forked child so that its memory
-// (and its threads) are its own.
+// the peak, process CPU time, running a measurement in a forked child so that its memory (and its
+// threads) are its own, and timing a task-parallel call with per-task counters.
 #pragma once
 
 #include <benchmark/benchmark.h>
-
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -82,6 +81,35 @@ auto run_forked(F&& fn) -> std::optional<std::invoke_result_t<F>> {
   ::waitpid(pid, &status, 0);
   if (got != sizeof r || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
   return r;
+}
+
+// Runs `once` per iteration and reports ns per task (tasks = spawns per call), tasks per second
+// (a Google Benchmark rate counter) and peak RSS. The benchmarks use UseManualTime: the time
+// Google Benchmark reports is that of `once` alone.
+template <class F>
+void measure_tasks(benchmark::State& state, long tasks, long expected, F&& once) {
+  reset_peak_rss();
+  const double rss_before = rss_mib();
+  double total_ns = 0;
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    const long r = once();
+    const double ns = ns_since(start);
+    state.SetIterationTime(ns / 1e9);
+    total_ns += ns;
+    benchmark::DoNotOptimize(r);
+    if (r != expected) {
+      state.SkipWithError("wrong result");
+      break;
+    }
+  }
+  state.counters["tasks"] = static_cast<double>(tasks);
+  state.counters["tasks_per_s"] =
+      benchmark::Counter(static_cast<double>(tasks), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["ns_per_task"] =
+      total_ns / (static_cast<double>(state.iterations()) * static_cast<double>(tasks));
+  state.counters["peak_rss_MiB"] = peak_rss_mib();
+  state.counters["rss_growth_MiB"] = peak_rss_mib() - rss_before;
 }
 
 }  // namespace bench

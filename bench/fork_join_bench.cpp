@@ -1,13 +1,11 @@
-// Fine-grained fork-join: fib(n) where every call spawns one child and joins it, and nqueens(11)
-// with one task per valid column. grove nurseries vs oneTBB task_group vs OpenMP tasks, at 1 and
-// 2 workers, in one process, so the ns-per-task ratios are meaningful (DESIGN.md §3 targets).
+// Fine-grained fork-join: fib(n) where every call spawns one child and joins it. grove nurseries
+// vs oneTBB task_group vs OpenMP tasks, at 1 and 2 workers, in one process, so the ns-per-task
+// ratios are meaningful. The irregular trees (nqueens, UTS) are in irregular_bench.cpp.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 #include <tbb/task_arena.h>
 #include <tbb/task_group.h>
 
-#include <array>
-#include <atomic>
 #include <chrono>
 #include <grove/cancel.hpp>
 #include <grove/nursery.hpp>
@@ -66,46 +64,17 @@ long omp_fib(int n) {
   return a + b;
 }
 
-// Runs `once` per iteration and reports ns per task (tasks = spawns per call), tasks per second
-// (a Google Benchmark rate counter) and peak RSS. The benchmarks use UseManualTime: the time
-// Google Benchmark reports is that of `once` alone.
-template <class F>
-void measure(benchmark::State& state, long tasks, long expected, F&& once) {
-  bench::reset_peak_rss();
-  const double rss_before = bench::rss_mib();
-  double total_ns = 0;
-  for (auto _ : state) {
-    const auto start = steady::now();
-    const long r = once();
-    const double ns = bench::ns_since(start);
-    state.SetIterationTime(ns / 1e9);
-    total_ns += ns;
-    benchmark::DoNotOptimize(r);
-    if (r != expected) {
-      state.SkipWithError("wrong result");
-      break;
-    }
-  }
-  state.counters["tasks"] = static_cast<double>(tasks);
-  state.counters["tasks_per_s"] =
-      benchmark::Counter(static_cast<double>(tasks), benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["ns_per_task"] =
-      total_ns / (static_cast<double>(state.iterations()) * static_cast<double>(tasks));
-  state.counters["peak_rss_MiB"] = bench::peak_rss_mib();
-  state.counters["rss_growth_MiB"] = bench::peak_rss_mib() - rss_before;
-}
-
 void BM_fib_serial(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
-  measure(state, spawns_of_fib(n), serial_fib(n), [&] { return serial_fib(n); });
+  bench::measure_tasks(state, spawns_of_fib(n), serial_fib(n), [&] { return serial_fib(n); });
 }
 
 void BM_fib_grove(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   const auto workers = static_cast<unsigned>(state.range(1));
   grove::runtime rt({.workers = workers});
-  measure(state, spawns_of_fib(n), serial_fib(n),
-          [&] { return rt.run([&] { return grove_fib(n); }); });
+  bench::measure_tasks(state, spawns_of_fib(n), serial_fib(n),
+                       [&] { return rt.run([&] { return grove_fib(n); }); });
   const grove::runtime_stats s = rt.stats();
   state.counters["steals"] = static_cast<double>(s.steals);
   state.counters["inlined_pct"] =
@@ -120,8 +89,8 @@ void BM_fib_grove_schedule_seed(benchmark::State& state) {
   grove::runtime_options options{.workers = workers};
   if (state.range(2) != 0) options.schedule_seed = 12345;
   grove::runtime rt(options);
-  measure(state, spawns_of_fib(n), serial_fib(n),
-          [&] { return rt.run([&] { return grove_fib(n); }); });
+  bench::measure_tasks(state, spawns_of_fib(n), serial_fib(n),
+                       [&] { return rt.run([&] { return grove_fib(n); }); });
   const grove::runtime_stats s = rt.stats();
   state.counters["inlined_pct"] =
       100.0 * static_cast<double>(s.tasks_inlined) / static_cast<double>(s.tasks_spawned);
@@ -164,116 +133,20 @@ void BM_fib_grove_trace(benchmark::State& state) {
 void BM_fib_tbb(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   tbb::task_arena arena(static_cast<int>(state.range(1)));
-  measure(state, spawns_of_fib(n), serial_fib(n),
-          [&] { return arena.execute([&] { return tbb_fib(n); }); });
+  bench::measure_tasks(state, spawns_of_fib(n), serial_fib(n),
+                       [&] { return arena.execute([&] { return tbb_fib(n); }); });
 }
 
 void BM_fib_openmp(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   omp_set_num_threads(static_cast<int>(state.range(1)));
-  measure(state, spawns_of_fib(n), serial_fib(n), [&] {
+  bench::measure_tasks(state, spawns_of_fib(n), serial_fib(n), [&] {
     long r = 0;
 #pragma omp parallel
 #pragma omp single
     r = omp_fib(n);
     return r;
   });
-}
-
-// ---- nqueens: one task per valid placement of the next queen (the libfork/BOTS shape) ----
-
-constexpr int queens = 11;
-constexpr long queens_solutions = 2680;
-using board = std::array<char, queens>;
-
-bool queens_ok(int n, const char* a) {
-  for (int i = 0; i < n; ++i) {
-    const char p = a[i];
-    for (int j = i + 1; j < n; ++j) {
-      const char q = a[j];
-      if (q == p || q == p - (j - i) || q == p + (j - i)) return false;
-    }
-  }
-  return true;
-}
-
-std::atomic<long> queens_spawns{0};
-
-long serial_queens(int row, const board& a, bool count_spawns) {
-  if (row == queens) return 1;
-  long sum = 0;
-  board b = a;
-  for (int i = 0; i < queens; ++i) {
-    b[static_cast<std::size_t>(row)] = static_cast<char>(i);
-    if (queens_ok(row + 1, b.data())) {
-      if (count_spawns) queens_spawns.fetch_add(1, std::memory_order_relaxed);
-      sum += serial_queens(row + 1, b, count_spawns);
-    }
-  }
-  return sum;
-}
-
-long grove_queens(int row, const board& a) {
-  if (row == queens) return 1;
-  std::array<board, queens> boards;
-  std::array<long, queens> parts{};
-  grove::open_nursery([&](grove::nursery& nursery) {
-    for (int i = 0; i < queens; ++i) {
-      board& b = boards[static_cast<std::size_t>(i)];
-      b = a;
-      b[static_cast<std::size_t>(row)] = static_cast<char>(i);
-      if (queens_ok(row + 1, b.data())) {
-        nursery.start_soon([&parts, &b, row, i] {
-          parts[static_cast<std::size_t>(i)] = grove_queens(row + 1, b);
-        });
-      }
-    }
-  });
-  long sum = 0;
-  for (long p : parts) sum += p;
-  return sum;
-}
-
-long tbb_queens(int row, const board& a) {
-  if (row == queens) return 1;
-  std::array<board, queens> boards;
-  std::array<long, queens> parts{};
-  tbb::task_group g;
-  for (int i = 0; i < queens; ++i) {
-    board& b = boards[static_cast<std::size_t>(i)];
-    b = a;
-    b[static_cast<std::size_t>(row)] = static_cast<char>(i);
-    if (queens_ok(row + 1, b.data())) {
-      g.run([&parts, &b, row, i] { parts[static_cast<std::size_t>(i)] = tbb_queens(row + 1, b); });
-    }
-  }
-  g.wait();
-  long sum = 0;
-  for (long p : parts) sum += p;
-  return sum;
-}
-
-long count_queens_spawns() {
-  queens_spawns.store(0);
-  serial_queens(0, board{}, true);
-  return queens_spawns.load();
-}
-
-void BM_nqueens_serial(benchmark::State& state) {
-  measure(state, count_queens_spawns(), queens_solutions,
-          [] { return serial_queens(0, board{}, false); });
-}
-
-void BM_nqueens_grove(benchmark::State& state) {
-  grove::runtime rt({.workers = static_cast<unsigned>(state.range(0))});
-  measure(state, count_queens_spawns(), queens_solutions,
-          [&] { return rt.run([] { return grove_queens(0, board{}); }); });
-}
-
-void BM_nqueens_tbb(benchmark::State& state) {
-  tbb::task_arena arena(static_cast<int>(state.range(0)));
-  measure(state, count_queens_spawns(), queens_solutions,
-          [&] { return arena.execute([] { return tbb_queens(0, board{}); }); });
 }
 
 }  // namespace
@@ -324,18 +197,4 @@ BENCHMARK(BM_fib_grove_schedule_seed)
     ->Iterations(10)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_nqueens_serial)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_nqueens_grove)
-    ->Arg(1)
-    ->Arg(2)
-    ->Iterations(3)
-    ->UseManualTime()
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_nqueens_tbb)
-    ->Arg(1)
-    ->Arg(2)
-    ->Iterations(3)
-    ->UseManualTime()
-    ->Unit(benchmark::kMillisecond);
-
 BENCHMARK_MAIN();

@@ -40,9 +40,13 @@ void change_open_nurseries(task* t, F&& f) {
 void attach_child(nursery_core& n, task* t, cancel_node* scope_parent) {
   t->parent_nursery = &n;
   attach_node(t->own_scope, scope_parent, n.runtime);
-  // relaxed: the child cannot finish (and decrement) before it is scheduled, and scheduling
-  // publishes this increment with release/acquire through the queue.
-  n.live.fetch_add(1, std::memory_order_relaxed);
+  if (current_task() == n.owner) {
+    nursery_core::bump(n.owner_spawned);
+  } else {
+    // relaxed: the child cannot finish (and decrement) before it is scheduled, and scheduling
+    // publishes this increment with release/acquire through the queue.
+    n.live.fetch_add(nursery_core::one_child, std::memory_order_relaxed);
+  }
   if (n.runtime->tracer() != nullptr) [[unlikely]]
     trace_spawn(*n.runtime, *t);
   if (worker* here = worker::current(); here != nullptr && &here->runtime() == n.runtime) {
@@ -54,6 +58,7 @@ void attach_child(nursery_core& n, task* t, cancel_node* scope_parent) {
 
 void run_inline(task* child, task* self, fiber_context* fc, worker& here) {
   child->fiber = fc;
+  child->runs_inline_on_owner = true;
   transition_to_running(*child);
   worker_counters::bump(here.counters().tasks_inlined);
   self->inline_child.store(child->id, std::memory_order_relaxed);
@@ -110,7 +115,7 @@ bool publish_join_waiter(void* context) {
   auto& n = *static_cast<nursery_core*>(context);
   std::uint64_t state = n.live.load(std::memory_order_acquire);
   for (;;) {
-    if ((state & nursery_core::count_mask) == 0) return false;
+    if (nursery_core::count_in(state) == 0) return false;
     // release: join_waiter (stored before) is visible to the child that sees the bit.
     if (n.live.compare_exchange_weak(state, state | nursery_core::owner_waiting,
                                      std::memory_order_acq_rel, std::memory_order_acquire)) {
@@ -122,14 +127,15 @@ bool publish_join_waiter(void* context) {
 void join(nursery_core& n, task* self) {
   for (;;) {
     run_own_children_inline(n, self);
-    // acquire: pairs with the children's acq_rel decrements; their effects (errors,
-    // saw_cancelled, results written by the children) are visible once we see 0.
-    if ((n.live.load(std::memory_order_acquire) & nursery_core::count_mask) == 0) return;
+    // acquire (in live_children): pairs with the children's acq_rel decrements; their effects
+    // (errors, saw_cancelled, results written by the children) are visible once we see 0.
+    if (n.live_children() == 0) return;
+    n.fold_owner_counts();
     waiter w;
     n.join_waiter = &w;
     // Not cancellable: cancellation reaches the children instead (docs/reference.md §10 rule 5).
     park_unless_done(w, "joining a nursery", publish_join_waiter, &n);
-    n.live.fetch_and(nursery_core::count_mask, std::memory_order_acq_rel);
+    n.live.fetch_and(~nursery_core::owner_waiting, std::memory_order_acq_rel);
   }
 }
 
@@ -150,6 +156,17 @@ void nursery_core::record_error(std::exception_ptr error) noexcept {
   cancel_node_now(node());
 }
 
+void nursery_core::fold_owner_counts() noexcept {
+  const std::int64_t own = owner_spawned.load(std::memory_order_relaxed) -
+                           owner_inline_finished.load(std::memory_order_relaxed);
+  owner_spawned.store(0, std::memory_order_relaxed);
+  owner_inline_finished.store(0, std::memory_order_relaxed);
+  if (own != 0) {
+    // acq_rel: ordered with the children's decrements like the CAS that follows.
+    live.fetch_add(static_cast<std::uint64_t>(own) * one_child, std::memory_order_acq_rel);
+  }
+}
+
 void nursery_core::child_finished(task* child, bool was_cancelled) noexcept {
   if (child->listed) {
     std::lock_guard guard(lock);
@@ -161,10 +178,15 @@ void nursery_core::child_finished(task* child, bool was_cancelled) noexcept {
     if (child->next_sibling != nullptr) child->next_sibling->prev_sibling = child->prev_sibling;
   }
   if (was_cancelled) saw_cancelled.store(true, std::memory_order_relaxed);
+  if (child->runs_inline_on_owner) {
+    bump(owner_inline_finished);  // on the owner's fiber: the owner is not running meanwhile
+    return;
+  }
   // acq_rel: release publishes this child's effects to the owner's acquire in join(); acquire
   // pairs with the owner's CAS that set owner_waiting, making join_waiter visible.
-  const std::uint64_t before = live.fetch_sub(1, std::memory_order_acq_rel);
-  if (before == (owner_waiting | 1)) signal(*join_waiter);  // the owner is parked until this
+  const std::uint64_t before = live.fetch_sub(one_child, std::memory_order_acq_rel);
+  // The last child out while the owner is parked until this:
+  if (before == (owner_waiting | one_child)) signal(*join_waiter);
 }
 
 void make_visible_in_nursery(task* t) {

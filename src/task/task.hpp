@@ -47,6 +47,9 @@ struct task : task_header {
   // inline and never blocks is never listed, so spawning and inline running take no lock.
   // Written only by the task itself, under parent_nursery->lock.
   bool listed = false;
+  // Run inline by its nursery's owner, on the owner's fiber: it finishes before the owner's join
+  // goes on, so its end is counted without an atomic RMW (nursery_core.hpp).
+  bool runs_inline_on_owner = false;
   // Listed-children links of parent_nursery; guarded by parent_nursery->lock.
   task* prev_sibling = nullptr;
   task* next_sibling = nullptr;

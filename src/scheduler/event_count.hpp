@@ -3,11 +3,13 @@
 //   sleeper: key = prepare_wait(); re-check every queue; cancel_wait() if something was found,
 //            else commit_wait(key)
 //   waker:   publish work; notify_one() / notify_all()
-// Why no wake-up is lost: prepare_wait() increments waiters_ with a seq_cst RMW followed by a
-// seq_cst load of epoch_; notify() issues a seq_cst fence between the publication and its load
-// of waiters_. In the single total order of seq_cst operations either the waker sees
-// waiters_ > 0 (and bumps epoch_, so commit_wait() does not sleep or is woken), or the sleeper's
-// re-check comes after the publication and sees the work.
+// Why no wake-up is lost: prepare_wait() increments waiters_ with a seq_cst RMW, then issues a
+// heavy fence, then loads epoch_; notify() issues the matching light fence between the
+// publication and its load of waiters_ (support/fence.hpp: together they act as a seq_cst fence
+// pair). So either the waker sees waiters_ > 0 (and bumps epoch_, so commit_wait() does not
+// sleep or is woken), or the sleeper's re-check comes after the publication and sees the work.
+// The heavy side is a membarrier system call (~1-3 us) paid once per worker going to sleep; the
+// light side, paid on every spawn, is free (a full fence there was 10-20% of a fork-join task).
 // Sleeping is std::atomic<uint32_t>::wait, a futex on Linux: an idle worker uses no CPU.
 #pragma once
 
@@ -24,6 +26,7 @@ class event_count {
 
   key prepare_wait() noexcept {
     waiters_.fetch_add(1, std::memory_order_seq_cst);
+    heavy_fence();
     return epoch_.load(std::memory_order_seq_cst);
   }
   void cancel_wait() noexcept { waiters_.fetch_sub(1, std::memory_order_relaxed); }
@@ -42,7 +45,7 @@ class event_count {
 
  private:
   void notify(bool all) noexcept {
-    seq_cst_fence();  // see the header: publication vs waiters_
+    light_fence();  // see the header: publication vs waiters_
     if (waiters_.load(std::memory_order_relaxed) == 0) return;
     epoch_.fetch_add(1, std::memory_order_release);
     if (all) {

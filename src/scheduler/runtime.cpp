@@ -20,6 +20,7 @@
 #include "nursery/nursery_core.hpp"
 #include "scheduler/runtime_core.hpp"
 #include "scheduler/worker.hpp"
+#include "support/fence.hpp"
 #include "task/task.hpp"
 #include "testing/mock_clock_access.hpp"
 #include "trace/observers.hpp"
@@ -64,6 +65,7 @@ runtime_core::runtime_core(runtime_options options)
   }
   if (options_.virtual_clock != nullptr) mock_clock_access::attach(*options_.virtual_clock, this);
   if (options_.stack_overflow_handler) install_overflow_handler();
+  enable_asymmetric_fences();  // before any worker can sleep (scheduler/event_count.hpp)
   timers_ = std::make_unique<timer_queue>(io_, timer_requests_, options_.virtual_clock);
   quiescence_ = std::make_unique<quiescence>(*this, io_);
   // An autojump threshold set before the clock was attached is watched from the start.

@@ -1,4 +1,4 @@
-// Nurseries: the join guarantee, error collection, start/task_status, usage errors.
+// Nurseries: the join guarantee, error collection, child counts, dumps, usage errors.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -178,71 +178,35 @@ TEST_CASE("child_count counts children not yet finished") {
   });
 }
 
-TEST_CASE("start returns the value passed to started and the task keeps running") {
-  run_on(2, [] {
-    std::atomic<bool> after{false};
-    grove::open_nursery([&](grove::nursery& n) {
-      const int port = n.start<int>(
-          [&](grove::task_status<int>& status, int base) {
-            status.started(base + 1);
-            after = true;
-          },
-          8079);
-      CHECK(port == 8080);
-    });
-    CHECK(after.load());
-  });
-}
-
-TEST_CASE("start<void> waits for started()") {
-  run_on(2, [] {
-    std::atomic<int> order{0};
-    grove::open_nursery([&](grove::nursery& n) {
-      n.start([&](grove::task_status<>& status) {
-        order = 1;
-        status.started();
-      });
-      CHECK(order.load() == 1);
-    });
-  });
-}
-
-TEST_CASE("an exception before started propagates out of start, the nursery unaffected") {
-  run_on(2, [] {
-    std::atomic<bool> sibling_done{false};
-    grove::open_nursery([&](grove::nursery& n) {
-      n.start_soon([&] { sibling_done = true; });
-      CHECK_THROWS_WITH_AS(
-          n.start([](grove::task_status<>&) { throw std::runtime_error("early"); }), "early",
-          std::runtime_error);
-    });
-    CHECK(sibling_done.load());
-  });
-}
-
-TEST_CASE("a task that returns without started makes start throw usage_error") {
-  run_on(2, [] {
-    grove::open_nursery([](grove::nursery& n) {
-      CHECK_THROWS_AS(n.start([](grove::task_status<>&) {}), grove::usage_error);
-    });
-  });
-}
-
-TEST_CASE("calling started twice is usage_error") {
-  run_on(2, [] {
-    std::atomic<bool> second_threw{false};
-    grove::open_nursery([&](grove::nursery& n) {
-      n.start([&](grove::task_status<>& status) {
-        status.started();
-        try {
-          status.started();
-        } catch (const grove::usage_error&) {
-          second_threw = true;
+TEST_CASE("children spawning into their own nursery are joined with the owner's children") {
+  // The owner counts its own spawns and inline completions apart from everyone else's: a mix of
+  // owner spawns, spawns by children (inline and parked ones), and children finishing on other
+  // workers must still add up before the join returns.
+  for (unsigned workers : {1U, 2U}) {
+    CAPTURE(workers);
+    std::atomic<int> finished{0};
+    std::atomic<int> seen_by_grandchildren{0};
+    run_on(workers, [&] {
+      grove::event go;
+      grove::open_nursery([&](grove::nursery& n) {
+        for (int i = 0; i < 200; ++i) {
+          n.start_soon([&n, &go, &finished, &seen_by_grandchildren, i] {
+            if (i % 2 == 0) go.wait();  // parks: ends off the owner's inline path
+            for (int j = 0; j < 5; ++j) {
+              n.start_soon([&n, &finished, &seen_by_grandchildren] {
+                if (n.child_count() >= 1) seen_by_grandchildren.fetch_add(1);  // itself
+                finished.fetch_add(1);
+              });
+            }
+            finished.fetch_add(1);
+          });
         }
+        n.start_soon([&go] { go.set(); });
       });
+      CHECK(finished.load() == 200 * 6);
     });
-    CHECK(second_threw.load());
-  });
+    CHECK(seen_by_grandchildren.load() == 1000);
+  }
 }
 
 TEST_CASE("open_nursery and start need a task") {
@@ -309,20 +273,6 @@ TEST_CASE("dump_task_tree shows the nursery and a parked child") {
       grove::usage_error);
 }
 
-TEST_CASE("started() twice is usage_error raised in the task and reported by the nursery") {
-  run_on(2, [] {
-    CHECK_THROWS_WITH_AS(grove::open_nursery([](grove::nursery& n) {
-                           n.start([](grove::task_status<>& status) {
-                             grove::task_status<> copy =
-                                 status;  // copies share the record of the call
-                             status.started();
-                             copy.started();
-                           });
-                         }),
-                         "grove::task_status::started called twice", grove::usage_error);
-  });
-}
-
 TEST_CASE("state the nursery owns lives until every child has finished") {
   run_on(2, [] {
     auto destroyed_after_children = std::make_shared<std::atomic<int>>(0);
@@ -378,18 +328,6 @@ TEST_CASE("task ids in dump_task_tree are unique across workers") {
       CHECK(std::adjacent_find(ids.begin(), ids.end()) == ids.end());
       CHECK(ids.size() >= 100);
       release.set();
-    });
-  });
-}
-
-TEST_CASE("start without <T> deduces T from the task's task_status<T>& parameter") {
-  run_on(2, [] {
-    grove::open_nursery([](grove::nursery& n) {
-      const int port = n.start([](grove::task_status<int>& status) { status.started(8080); });
-      static_assert(
-          std::is_same_v<decltype(n.start([](grove::task_status<std::string>&) {})), std::string>);
-      CHECK(port == 8080);
-      n.start([](grove::task_status<>& status, int) { status.started(); }, 1);  // void
     });
   });
 }

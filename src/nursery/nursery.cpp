@@ -1,5 +1,6 @@
 // Nurseries: opening, spawning, joining (with inline execution of the owner's own children),
-// error collection and reporting (docs/reference.md §2, §10 rules 2 and 3), and start()/started().
+// error collection and reporting (docs/reference.md §2, §10 rules 2 and 3). The start()
+// handshake is in start.cpp.
 #include <algorithm>
 #include <cstring>
 #include <grove/errors.hpp>
@@ -37,30 +38,15 @@ void change_open_nurseries(task* t, F&& f) {
   }
 }
 
-void attach_child(nursery_core& n, task* t, cancel_node* scope_parent) {
-  t->parent_nursery = &n;
-  attach_node(t->own_scope, scope_parent, n.runtime);
-  if (current_task() == n.owner) {
-    nursery_core::bump(n.owner_spawned);
-  } else {
-    // relaxed: the child cannot finish (and decrement) before it is scheduled, and scheduling
-    // publishes this increment with release/acquire through the queue.
-    n.live.fetch_add(nursery_core::one_child, std::memory_order_relaxed);
-  }
-  if (n.runtime->tracer() != nullptr) [[unlikely]]
-    trace_spawn(*n.runtime, *t);
-  if (worker* here = worker::current(); here != nullptr && &here->runtime() == n.runtime) {
-    worker_counters::bump(here->counters().tasks_spawned);
-  } else {
-    n.runtime->external_counters().tasks_spawned.fetch_add(1, std::memory_order_relaxed);
-  }
-}
-
 void run_inline(task* child, task* self, fiber_context* fc, worker& here) {
   child->fiber = fc;
   child->runs_inline_on_owner = true;
+  if (here.runtime().dump_in_progress()) [[unlikely]]
+    make_visible_in_nursery(child);
   transition_to_running(*child);
   worker_counters::bump(here.counters().tasks_inlined);
+  // release, type before id: see copy_inline_child in trace/task_snapshot.cpp.
+  self->inline_child_type.store(child->callable_type, std::memory_order_release);
   self->inline_child.store(child->id, std::memory_order_relaxed);
   trace_buffer* const trace = here.trace();
   if (trace == nullptr) [[likely]] {
@@ -141,6 +127,31 @@ void join(nursery_core& n, task* self) {
 
 }  // namespace
 
+void attach_child(nursery_core& n, task* t, cancel_node* scope_parent) {
+  t->parent_nursery = &n;
+  attach_node(t->own_scope, scope_parent, n.runtime);
+  if (current_task() == n.owner) {
+    nursery_core::bump(n.owner_spawned);
+  } else {
+    // relaxed: the child cannot finish (and decrement) before it is scheduled, and scheduling
+    // publishes this increment with release/acquire through the queue.
+    n.live.fetch_add(nursery_core::one_child, std::memory_order_relaxed);
+  }
+  if (n.runtime->tracer() != nullptr) [[unlikely]]
+    trace_spawn(*n.runtime, *t);
+  // During a dump, a new child is listed at once (its spawner owns it until it is scheduled),
+  // with the spawning owner, so that the dump can reach it.
+  if (n.runtime->dump_in_progress()) [[unlikely]] {
+    make_visible_in_nursery(t);
+    if (current_task() == n.owner) make_visible_in_nursery(n.owner);
+  }
+  if (worker* here = worker::current(); here != nullptr && &here->runtime() == n.runtime) {
+    worker_counters::bump(here->counters().tasks_spawned);
+  } else {
+    n.runtime->external_counters().tasks_spawned.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
 nursery_core::nursery_core(task* opener) : owner(opener), runtime(opener->runtime), facade(this) {}
 
 void nursery_core::record_error(std::exception_ptr error) noexcept {
@@ -190,23 +201,21 @@ void nursery_core::child_finished(task* child, bool was_cancelled) noexcept {
 }
 
 void make_visible_in_nursery(task* t) {
-  nursery_core* n = t->parent_nursery;
-  if (n == nullptr || t->listed) return;
-  std::lock_guard guard(n->lock);
-  t->prev_sibling = nullptr;
-  t->next_sibling = n->first_child;
-  if (n->first_child != nullptr) n->first_child->prev_sibling = t;
-  n->first_child = t;
-  t->listed = true;
-}
-
-// The task's side of the start() handshake: under the handshake's lock, so that the caller,
-// which takes the lock after waking, cannot return before the task has let go of it.
-void finish_handshake(start_wait& wait, start_wait::result outcome, std::exception_ptr error) {
-  std::lock_guard guard(wait.lock);
-  wait.outcome = outcome;
-  wait.error = std::move(error);
-  signal(*wait.caller);  // false if a canceller decided that park first: it wakes the caller
+  // An inline child's nursery hangs off its parent, which shares its stack and, if it is an
+  // inline child too, may not be listed either: list the chain up to a task that runs on a
+  // fiber of its own (listed when it first ran), or a root, so that the dump reaches `t`. The
+  // whole chain is owned by this thread. A listed task's chain was listed with it.
+  for (; t != nullptr && !t->listed;
+       t = t->runs_inline_on_owner ? t->parent_nursery->owner : nullptr) {
+    nursery_core* n = t->parent_nursery;
+    if (n == nullptr) return;
+    std::lock_guard guard(n->lock);
+    t->prev_sibling = nullptr;
+    t->next_sibling = n->first_child;
+    if (n->first_child != nullptr) n->first_child->prev_sibling = t;
+    n->first_child = t;
+    t->listed = true;
+  }
 }
 
 void complete_child(task* t, std::exception_ptr error, bool was_cancelled) noexcept {
@@ -252,97 +261,6 @@ void spawn_child(nursery_core& n, task_header* header, start_handshake*) {
   task* t = as_task(header);
   attach_child(n, t, &n.node());
   n.runtime->schedule(t);
-}
-
-void start_checkpoint() {
-  task* self = require_task("grove::nursery::start");
-  if (task_cancel_requested(self)) throw cancelled{};
-}
-
-namespace {
-
-// Caller holds wait.lock. The caller's scopes were cancelled: so is the task, while it still
-// runs under them (cancel_tree.cpp, step 7). Idempotent.
-void forward_locked(start_wait& wait) noexcept {
-  if (wait.outcome == start_wait::result::pending) cancel_node_now(*wait.gate);
-}
-
-void forward_start_cancellation(void* context) noexcept {
-  auto& wait = *static_cast<start_wait*>(context);
-  std::lock_guard guard(wait.lock);
-  forward_locked(wait);
-}
-
-}  // namespace
-
-void run_start(nursery_core& n, task_header* header, start_handshake& handshake) {
-  task* self = require_task("grove::nursery::start");
-  task* t = as_task(header);
-  cancel_node* gate = nullptr;
-  try {
-    gate = new cancel_node;
-  } catch (...) {
-    discard_task(header);
-    throw;
-  }
-  // Shielded until started(): the nursery's cancellation does not reach the task yet.
-  attach_node(*gate, &n.node(), n.runtime);
-  gate->shielded.store(true, std::memory_order_relaxed);
-  t->start_gate = gate;
-
-  start_wait wait;
-  wait.gate = gate;
-  wait.child = t;
-  wait.first_park.owner = self;
-  wait.second_park.owner = self;
-  wait.forwarder = {forward_start_cancellation, &wait, self, nullptr};
-  handshake.state = &wait;
-  t->pending_start = &wait;
-  attach_child(n, t, gate);
-
-  std::unique_lock guard(wait.lock);
-  n.runtime->schedule(t);
-  if (wait.outcome == start_wait::result::pending) {
-    // Cancellable in our scopes: a canceller that decides this park forwards to the gate before
-    // waking us (set before park() registers us, cleared after it unregistered us).
-    self->cancel_forward = &wait.forwarder;
-    const wait_outcome first =
-        park(wait.first_park, guard, {.cancellable = true, .what = "grove::nursery::start"});
-    self->cancel_forward = nullptr;
-    guard.lock();
-    if (first == wait_outcome::cancelled && wait.outcome == start_wait::result::pending) {
-      // Our scopes were cancelled before the task started: it sees that cancellation too (a
-      // canceller may have forwarded it already), and we wait for its answer, which is usually
-      // its `cancelled`, rethrown below.
-      forward_locked(wait);
-      wait.caller = &wait.second_park;
-      park(wait.second_park, guard, {.cancellable = false, .what = "grove::nursery::start"});
-      guard.lock();
-    }
-  }
-  const bool failed = wait.outcome == start_wait::result::failed;
-  std::exception_ptr error = std::move(wait.error);
-  guard.unlock();
-  if (failed) std::rethrow_exception(std::move(error));
-}
-
-void signal_started(start_handshake* handshake) {
-  auto* wait = static_cast<start_wait*>(handshake->state);
-  task* t = wait->child;
-  cancel_node& gate = *t->start_gate;
-  t->pending_start = nullptr;
-  {
-    std::lock_guard guard(wait->lock);
-    // The task leaves the caller's scopes: a cancellation forwarded from them stays behind.
-    gate.cancelled.store(false, std::memory_order_seq_cst);
-    wait->outcome = start_wait::result::started;
-    signal(*wait->caller);
-  }  // start() may return from here on; `wait` dies with its frame
-  // From now on the task lives under the nursery's scopes: lowering the gate's shield delivers a
-  // nursery cancellation that came meanwhile (cancel_tree.cpp, step 5).
-  gate.shielded.store(false, std::memory_order_seq_cst);
-  deliver_if_cancelled(gate);
-  invalidate_cancel_cache(t);
 }
 
 grove::cancel_scope& nursery_scope(nursery_core& n) noexcept { return n.scope; }

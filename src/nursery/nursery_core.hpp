@@ -111,8 +111,15 @@ struct start_wait {
 };
 
 // Lists `t` in its nursery's children (if it is a child and not listed yet), so that
-// dump_task_tree shows it. Called by the task itself when it first runs on its own fiber or parks.
+// dump_task_tree shows it, with the inline parents it runs on the stack of. Called by a thread
+// that owns `t` (see task::listed): the task itself when it first runs on its own fiber or
+// parks, and during a dump, its spawner, its inline runner, or the dump itself.
 void make_visible_in_nursery(task* t);
+// Makes `t` a child of `n` (counted, in the cancel tree under `scope_parent`: the nursery's node,
+// or a start gate), before it is scheduled.
+void attach_child(nursery_core& n, task* t, cancel_node* scope_parent);
+// The task's side of the start() handshake (start.cpp): its outcome, handed to the caller.
+void finish_handshake(start_wait& wait, start_wait::result outcome, std::exception_ptr error);
 // Completion of a child task (called from complete_task).
 void complete_child(task* t, std::exception_ptr error, bool was_cancelled) noexcept;
 // Completion of a root task (runtime.cpp).

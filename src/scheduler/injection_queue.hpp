@@ -39,6 +39,43 @@ class injection_queue {
     return t;
   }
 
+  // A run of tasks linked through next_in_queue, oldest first (what a dump lifts out of the
+  // queues to list them, then puts back: trace/task_snapshot.cpp).
+  struct chain {
+    task* head = nullptr;
+    task* tail = nullptr;
+    std::size_t size = 0;
+    void append(task* t) noexcept {
+      t->next_in_queue = nullptr;
+      if (tail != nullptr) {
+        tail->next_in_queue = t;
+      } else {
+        head = t;
+      }
+      tail = t;
+      ++size;
+    }
+  };
+
+  // Empties the queue, keeping the order.
+  chain take_all() {
+    std::lock_guard guard(mutex_);
+    chain all{head_, tail_, size_.load(std::memory_order_relaxed)};
+    head_ = tail_ = nullptr;
+    size_.store(0, std::memory_order_relaxed);
+    return all;
+  }
+
+  // Puts `c` back at the head, ahead of what was pushed meanwhile.
+  void push_front(chain c) {
+    if (c.head == nullptr) return;
+    std::lock_guard guard(mutex_);
+    c.tail->next_in_queue = head_;
+    if (head_ == nullptr) tail_ = c.tail;
+    head_ = c.head;
+    size_.fetch_add(c.size, std::memory_order_relaxed);
+  }
+
   bool looks_empty() const noexcept { return size_.load(std::memory_order_relaxed) == 0; }
 
  private:

@@ -93,6 +93,17 @@ class runtime_core {
     for (task* t : roots_) f(t);
   }
 
+  // A dump in progress (trace/task_snapshot.cpp): held by the dumping thread, one dump at a
+  // time. While it is set, spawns and inline runs list their children in their nurseries
+  // (nursery.cpp), which otherwise costs no lock; relaxed, as it only asks for more listing.
+  std::mutex& dump_mutex() noexcept { return dump_mutex_; }
+  bool dump_in_progress() const noexcept {
+    return dump_in_progress_.load(std::memory_order_relaxed);
+  }
+  void set_dump_in_progress(bool on) noexcept {
+    dump_in_progress_.store(on, std::memory_order_relaxed);
+  }
+
  private:
   runtime_options options_;
   stack_allocator stacks_;
@@ -104,6 +115,8 @@ class runtime_core {
   std::unique_ptr<trace_recorder> tracer_;  // before workers_: they record into it
   std::vector<std::unique_ptr<worker>> workers_;
   std::mutex roots_mutex_;
+  std::mutex dump_mutex_;
+  std::atomic<bool> dump_in_progress_{false};
   std::mutex services_mutex_;
   std::unique_ptr<runtime_service> helper_threads_;          // guarded by services_mutex_
   std::vector<std::unique_ptr<runtime_service>> observers_;  // guarded by services_mutex_

@@ -185,6 +185,10 @@ bool worker::try_steal_from(task*& out, bool include_run_next) noexcept {
   return out != nullptr;
 }
 
+bool worker::try_steal_queued(task*& out) noexcept {
+  return steal_with_retries<steal_lifo>(deque_, out);
+}
+
 void worker::push_yielded(task* t) {
   // No wake-up: this worker is awake and about to look at this queue itself; a sleeping worker
   // would only race it for the task (idle workers still steal it when they look).

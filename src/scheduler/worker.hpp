@@ -55,6 +55,10 @@ class worker {
   // Any thread.
   // With include_run_next, also the run-next slot (only a worker that has searched a while).
   bool try_steal_from(task*& out, bool include_run_next = false) noexcept;
+  // A steal from the deque alone, where fresh tasks wait (the yield queue and the run-next
+  // slot hold tasks that have run already).
+  bool try_steal_queued(task*& out) noexcept;
+  std::size_t queued_estimate() const noexcept { return deque_.size_estimate(); }
   bool looks_idle() const noexcept {
     return deque_.looks_empty() && run_next_.load(std::memory_order_relaxed) == nullptr;
   }

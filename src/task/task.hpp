@@ -43,9 +43,12 @@ struct task : task_header {
   // ---- structure (dump_task_tree) ----
   nursery_core* parent_nursery = nullptr;  // null for a root task
   // Whether the task is in its nursery's listed-children list (what dump_task_tree shows). A
-  // task lists itself when it first runs on its own fiber or first parks; a child that runs
-  // inline and never blocks is never listed, so spawning and inline running take no lock.
-  // Written only by the task itself, under parent_nursery->lock.
+  // task lists itself when it first runs on its own fiber or first parks; outside a dump, a
+  // child that runs inline and never blocks is never listed, so spawning and inline running
+  // take no lock. During a dump, spawns and inline runs list their children, and the dump lists
+  // the fresh tasks it lifts out of the queues (nursery.cpp, trace/task_snapshot.cpp). Written,
+  // under parent_nursery->lock, only by a thread that owns the task: the one running it, its
+  // spawner before it is scheduled, or a dump that holds it out of the queues.
   bool listed = false;
   // Run inline by its nursery's owner, on the owner's fiber: it finishes before the owner's join
   // goes on, so its end is counted without an atomic RMW (nursery_core.hpp).
@@ -71,6 +74,9 @@ struct task : task_header {
   // The name given at spawn (grove::task_name), or null; owned, freed with the record.
   std::unique_ptr<char[]> name;
   std::atomic<std::uint64_t> inline_child{0};
+  // That child's callable type (static storage, so a dump may read it after the child is
+  // gone). Stored with release before inline_child: see copy_inline_child in task_snapshot.cpp.
+  std::atomic<const std::type_info*> inline_child_type{nullptr};
 
   // ---- cancellation ----
   // The task's own node: parent = its nursery's node, or its start gate. Never cancelled

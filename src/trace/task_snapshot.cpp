@@ -1,5 +1,15 @@
 // Taking the snapshot behind dump_task_tree and dump_task_tree_json.
 //
+// Listing: outside a dump, a child that has neither parked nor run on a fiber of its own is in
+// no list (spawning and inline running take no lock). A dump therefore first raises the
+// runtime's dump_in_progress flag, from which point spawns and inline runs list their children
+// themselves (nursery.cpp), then lifts every queued task out of the injection queue and the
+// workers' deques (as a thief would: the queues' own protocols hand each task to exactly one
+// taker), lists the fresh ones, and puts them all back at the head of the injection queue,
+// oldest first. A child running inline since before the flag rose is shown from its parent's
+// record (copy_inline_child). What remains unlisted is a child in flight between a queue and a
+// worker at that moment, counted as such.
+//
 // Locking: a task's stack of open nurseries is guarded by the lock of the nursery it is a child
 // of (the runtime's roots mutex for a root task), and a nursery's child list by its own lock.
 // The walk takes them top-down (roots mutex, then each nursery's lock while copying its
@@ -8,12 +18,14 @@
 // without any lock, so a slow stream never holds up the tasks.
 #include "trace/task_snapshot.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 
 #include "cancel/cancel_tree.hpp"
 #include "nursery/nursery_core.hpp"
 #include "scheduler/runtime_core.hpp"
+#include "scheduler/worker.hpp"
 #include "task/task.hpp"
 #include "trace/type_names.hpp"
 
@@ -44,9 +56,30 @@ void copy_state(const task& t, task_snapshot& out) {
   // A joining task lends its stack to the child it runs inline: while that child runs or
   // waits, the parent itself is neither running nor parked, but joining.
   if (state == run_state::running) {
-    out.inline_child = t.inline_child.load(std::memory_order_relaxed);
-    if (out.inline_child != 0) out.what = task_snapshot::state::joining_inline;
+    out.inline_child = t.inline_child.load(std::memory_order_acquire);
+    if (out.inline_child != 0) {
+      out.what = task_snapshot::state::joining_inline;
+    } else if (t.runs_inline_on_owner) {
+      // Set before the task was listed, under the lock held here.
+      out.what = task_snapshot::state::running_inline;
+    }
   }
+}
+
+// The child `parent` runs inline, from the parent's record, when that child is not listed.
+// Ordering: run_inline stores the child's type (release), then its id; a new child's type is
+// stored after the previous id was cleared. Reading id (acquire), type (acquire), id again: if
+// the type read is a later child's, its release makes the clearing visible, so the second id
+// differs (ids are never reused) and the type is dropped rather than misattributed.
+task_snapshot copy_inline_child(const task& parent, std::uint64_t id) {
+  task_snapshot out;
+  out.id = id;
+  out.what = task_snapshot::state::running_inline;
+  out.seen_from_parent = true;
+  out.worker = parent.running_on.load(std::memory_order_relaxed);
+  const std::type_info* type = parent.inline_child_type.load(std::memory_order_acquire);
+  if (parent.inline_child.load(std::memory_order_relaxed) == id) out.callable_type = type;
+  return out;
 }
 
 task_snapshot copy_task(task& t, clock::time_point now);
@@ -87,7 +120,40 @@ task_snapshot copy_task(task& t, clock::time_point now) {
   for (auto it = open.rbegin(); it != open.rend(); ++it) {
     out.nurseries.push_back(copy_nursery(**it, now));
   }
+  // The inline child belongs to the nursery being joined, the innermost.
+  if (out.what == task_snapshot::state::joining_inline && !out.nurseries.empty()) {
+    nursery_snapshot& joined = out.nurseries.back();
+    const bool listed =
+        std::any_of(joined.children.begin(), joined.children.end(),
+                    [&](const task_snapshot& c) { return c.id == out.inline_child; });
+    if (!listed) {
+      joined.children.push_back(copy_inline_child(t, out.inline_child));
+      if (joined.unlisted_children != 0) --joined.unlisted_children;
+    }
+  }
   return out;
+}
+
+// See the top of this file. Caller holds runtime.dump_mutex() and has raised the flag.
+void list_queued_tasks(runtime_core& runtime) {
+  injection_queue::chain queued = runtime.injection().take_all();
+  for (unsigned i = 0; i < runtime.worker_count(); ++i) {
+    // Steals take the oldest first, and what was pushed before the flag rose is older than
+    // what its spawner listed itself: the queue's length (plus a margin, the reading is
+    // relaxed) bounds the steals needed, even against a worker that keeps spawning.
+    worker& w = runtime.worker_at(i);
+    task* t = nullptr;
+    for (std::size_t left = w.queued_estimate() + 64; left != 0 && w.try_steal_queued(t); --left) {
+      queued.append(t);
+    }
+  }
+  // Held out of every queue, each task is this thread's alone: listing it is safe.
+  for (task* t = queued.head; t != nullptr; t = t->next_in_queue) {
+    if (is_fresh(*t)) make_visible_in_nursery(t);
+  }
+  const bool moved = queued.head != nullptr;
+  runtime.injection().push_front(queued);
+  if (moved) runtime.idle().notify_all();
 }
 
 }  // namespace
@@ -97,6 +163,13 @@ runtime_snapshot snapshot_task_tree(runtime_core& runtime) {
   out.workers = runtime.worker_count();
   // Read before any lock: a mock clock's time is behind a lock of its own.
   const clock::time_point now = runtime.now();
+  std::lock_guard one_dump_at_a_time(runtime.dump_mutex());
+  struct raised_flag {
+    runtime_core& runtime;
+    explicit raised_flag(runtime_core& r) : runtime(r) { runtime.set_dump_in_progress(true); }
+    ~raised_flag() { runtime.set_dump_in_progress(false); }
+  } during_dump{runtime};
+  list_queued_tasks(runtime);
   std::lock_guard guard(runtime.roots_mutex());
   runtime.for_each_root([&](task* t) { out.roots.push_back(copy_task(*t, now)); });
   return out;

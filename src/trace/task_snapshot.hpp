@@ -18,7 +18,7 @@ class runtime_core;
 struct nursery_snapshot;
 
 struct task_snapshot {
-  enum class state { not_started, running, ready, parked, joining_inline };
+  enum class state { not_started, running, running_inline, ready, parked, joining_inline };
 
   std::uint64_t id = 0;
   bool root = false;
@@ -28,6 +28,9 @@ struct task_snapshot {
   std::string parked_on;           // state::parked: what it waits on
   std::int32_t worker = -1;        // running: where; otherwise the worker that last ran it
   std::uint64_t inline_child = 0;  // joining_inline: the child running on its stack
+  // running_inline, for a child its parent started inline before the dump began and that has
+  // not parked since: known from its parent (id, type, worker), not walked (no nurseries).
+  bool seen_from_parent = false;
   bool cancel_requested = false;
   std::uint64_t lock_holder = 0;  // parked on a lock or limiter held by this task
   bool lock_holder_ended = false;
@@ -39,8 +42,9 @@ struct nursery_snapshot {
   bool cancelled = false;
   std::size_t errors = 0;
   std::optional<double> deadline_in_seconds;  // from the runtime's now(); negative: passed
-  std::vector<task_snapshot> children;        // the listed ones
-  std::size_t unlisted_children = 0;  // queued, or running inline without ever having parked
+  std::vector<task_snapshot> children;
+  // Live but not listed: spawned elsewhere or taken from a queue while the dump was taken.
+  std::size_t unlisted_children = 0;
 };
 
 struct runtime_snapshot {

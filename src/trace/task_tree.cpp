@@ -25,6 +25,11 @@ void print_state(std::ostream& out, const task_snapshot& t) {
     case task_snapshot::state::running:
       out << "running on worker " << t.worker;
       return;
+    case task_snapshot::state::running_inline:
+      out << "running inline on its parent's stack, on worker " << t.worker;
+      // Known from the parent only: the child's own nurseries cannot be walked.
+      if (t.seen_from_parent) out << " (since before this dump; its nurseries are not shown)";
+      return;
     case task_snapshot::state::ready:
       out << "ready";
       return;
@@ -55,11 +60,11 @@ void print_nursery(std::ostream& out, const nursery_snapshot& n, int depth) {
   }
   out << ")\n";
   for (const task_snapshot& c : n.children) print_task(out, c, depth + 1);
-  // Children that never parked nor ran on a fiber of their own are not listed (no lock on the
-  // spawn path): they are queued, or running inline on their parent's stack.
+  // Children in flight between a queue and a worker while the dump lifted the queues
+  // (task_snapshot.cpp), or spawned from another task's stack meanwhile.
   if (n.unlisted_children != 0) {
     out << indent(depth + 1) << "+" << n.unlisted_children
-        << " not yet started or running inline\n";
+        << " more, starting or spawned while this dump was taken\n";
   }
 }
 
@@ -84,6 +89,8 @@ const char* json_state(task_snapshot::state s) {
       return "not_started";
     case task_snapshot::state::running:
       return "running";
+    case task_snapshot::state::running_inline:
+      return "running_inline";
     case task_snapshot::state::ready:
       return "ready";
     case task_snapshot::state::parked:
@@ -130,6 +137,7 @@ void print_json_task(std::ostream& out, const task_snapshot& t) {
   } else {
     out << "null";
   }
+  out << ",\"seen_from_parent\":" << (t.seen_from_parent ? "true" : "false");
   out << ",\"cancel_requested\":" << (t.cancel_requested ? "true" : "false") << ",\"held_by\":";
   if (t.lock_holder != 0) {
     out << t.lock_holder;

@@ -1,0 +1,151 @@
+// Which children a task-tree dump lists: children still queued behind a busy worker, a child
+// running inline on its parent's stack since before the dump, and a chain of inline children
+// whose innermost one parked. Every one is shown with its own id and state, none as a bare count.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/json/src.hpp>
+#include <grove/grove.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/dump_reading.hpp"
+
+namespace {
+
+using grove_test::count_of;
+using grove_test::eventually;
+using grove_test::id_on_line_with;
+using grove_test::json_dump;
+using grove_test::line_with;
+using grove_test::text_dump;
+
+bool all_unique(std::vector<std::int64_t> ids) {
+  std::sort(ids.begin(), ids.end());
+  return std::adjacent_find(ids.begin(), ids.end()) == ids.end();
+}
+
+}  // namespace
+
+TEST_CASE("children queued behind a busy worker are listed, not started, by name") {
+  grove::runtime rt{grove::runtime_options{.workers = 1}};
+  std::atomic<bool> spawned{false};
+  std::atomic<bool> stop{false};
+  std::atomic<int> ran{0};
+  std::thread caller([&] {
+    rt.run([&] {
+      grove::open_nursery([&](grove::nursery& n) {
+        for (int i = 0; i < 3; ++i) n.start_soon(grove::task_name{"queued"}, [&] { ++ran; });
+        spawned.store(true);
+        // The only worker stays in this body, so the children stay in its queue.
+        while (!stop.load()) std::this_thread::yield();
+      });
+    });
+  });
+  REQUIRE(eventually([&] { return spawned.load(); }));
+  const std::string tree = text_dump(rt);
+  INFO(tree);
+  CHECK(count_of(tree, "[queued]: not started (queued)") == 3);
+  CHECK(tree.find("nursery (3 live children)") != std::string::npos);
+  CHECK(tree.find(" more, ") == std::string::npos);
+  CHECK(line_with(tree, "root task").find(": running on worker 0") != std::string::npos);
+
+  // A second dump finds them where the first put them back: the same tasks, still queued.
+  const boost::json::value json = json_dump(rt);
+  const auto& root = json.at("roots").at(0);
+  const auto& children = root.at("nurseries").at(0).at("children").as_array();
+  REQUIRE(children.size() == 3);
+  std::vector<std::int64_t> ids{root.at("id").as_int64()};
+  for (const auto& child : children) {
+    CHECK(child.at("state").as_string() == "not_started");
+    CHECK(child.at("name").as_string() == "queued");
+    CHECK(child.at("worker").as_int64() == -1);
+    const std::string id = std::to_string(child.at("id").as_int64());
+    CHECK(tree.find("task " + id + " [queued]: not started (queued)") != std::string::npos);
+    ids.push_back(child.at("id").as_int64());
+  }
+  CHECK(all_unique(ids));
+  CHECK(ran.load() == 0);
+
+  stop.store(true);
+  caller.join();
+  CHECK(ran.load() == 3);  // lifted out of the queue and put back: none lost
+  const grove::runtime_stats stats = rt.stats();
+  CHECK(stats.tasks_spawned == stats.tasks_completed);
+}
+
+TEST_CASE("a child running inline since before the dump is listed from its parent") {
+  grove::runtime rt{grove::runtime_options{.workers = 1}};
+  std::atomic<bool> entered{false};
+  std::atomic<bool> stop{false};
+  std::thread caller([&] {
+    rt.run([&] {
+      grove::open_nursery([&](grove::nursery& n) {
+        // The joining root runs it on its own stack; it never parks.
+        n.start_soon([&] {
+          entered.store(true);
+          while (!stop.load()) std::this_thread::yield();
+        });
+      });
+    });
+  });
+  REQUIRE(eventually([&] { return entered.load(); }));
+  const std::string tree = text_dump(rt);
+  INFO(tree);
+  const std::string root_line = line_with(tree, "root task");
+  const std::string marker = ": joining a nursery; its child task ";
+  REQUIRE(root_line.find(marker) != std::string::npos);
+  const auto id_at = root_line.find(marker) + marker.size();
+  const std::string child_id = root_line.substr(id_at, root_line.find(' ', id_at) - id_at);
+  const std::string child_line = line_with(tree, "\n      task " + child_id + " [");
+  CHECK(child_line.find("DOCTEST_ANON_FUNC") != std::string::npos);  // its callable's type
+  CHECK(child_line.find(": running inline on its parent's stack, on worker 0 (since before") !=
+        std::string::npos);
+  CHECK(tree.find(" more, ") == std::string::npos);
+
+  const boost::json::value json = json_dump(rt);
+  const auto& child = json.at("roots").at(0).at("nurseries").at(0).at("children").at(0);
+  CHECK(std::to_string(child.at("id").as_int64()) == child_id);
+  CHECK(child.at("state").as_string() == "running_inline");
+  CHECK(child.at("seen_from_parent").as_bool());
+  stop.store(true);
+  caller.join();
+}
+
+TEST_CASE("an inline child of an inline child that parks is reachable, and so is its parent") {
+  grove::runtime rt{grove::runtime_options{.workers = 1}};
+  grove::event release;
+  std::thread caller([&] {
+    rt.run([&] {
+      grove::open_nursery([&](grove::nursery& outer) {
+        outer.start_soon(grove::task_name{"middle"}, [&] {
+          grove::open_nursery([&](grove::nursery& inner) {
+            inner.start_soon(grove::task_name{"leaf"}, [&] { release.wait(); });
+          });
+        });
+      });
+    });
+  });
+  std::string tree;
+  CHECK(eventually([&] {
+    tree = text_dump(rt);
+    return tree.find("[leaf]: parked on grove::event::wait") != std::string::npos;
+  }));
+  INFO(tree);
+  const std::string middle = id_on_line_with(tree, "[middle]");
+  const std::string leaf = id_on_line_with(tree, "[leaf]");
+  CHECK(line_with(tree, "root task")
+            .find(": joining a nursery; its child task " + middle + " runs on its stack") !=
+        std::string::npos);
+  CHECK(line_with(tree, "[middle]")
+            .find(": joining a nursery; its child task " + leaf + " runs on its stack") !=
+        std::string::npos);
+  // The leaf is under the middle task's nursery, one level deeper than the middle task.
+  CHECK(tree.find("\n      task " + middle + " [middle]") != std::string::npos);
+  CHECK(tree.find("\n          task " + leaf + " [leaf]") != std::string::npos);
+  CHECK(tree.find(" more, ") == std::string::npos);
+  release.set();
+  caller.join();
+}

@@ -1,10 +1,10 @@
 # consumer.find_package: install the grove of GROVE_BUILD_DIR into GROVE_PREFIX, then build and run
 # a project that finds it with find_package(grove CONFIG REQUIRED).
-# It asks for COMPONENTS eigen when WITH_EIGEN is on, and builds the same program again with the
+# It asks for COMPONENTS eigen when WITH_EIGEN is on (and mpi when WITH_MPI is), and builds the same program again with the
 # flags `pkg-config --cflags --libs grove` gives from GROVE_PREFIX, which is not the prefix grove
 # was configured with.
 # Inputs (-D): GROVE_BUILD_DIR GROVE_PREFIX GROVE_LIBDIR CONSUMER_SOURCE_DIR CONSUMER_BINARY_DIR
-#              CXX_COMPILER, optional MAKE_PROGRAM, CONFIG, WITH_EIGEN.
+#              CXX_COMPILER, optional MAKE_PROGRAM, CONFIG, WITH_EIGEN, WITH_MPI.
 include("${CMAKE_CURRENT_LIST_DIR}/consumer_common.cmake")
 consumer_require(GROVE_BUILD_DIR GROVE_PREFIX GROVE_LIBDIR CONSUMER_SOURCE_DIR CONSUMER_BINARY_DIR
                  CXX_COMPILER)
@@ -16,7 +16,8 @@ if(NOT "${CONFIG}" STREQUAL "")
 endif()
 consumer_step("install grove into ${GROVE_PREFIX}" "${CMAKE_COMMAND}" ${install_args})
 
-consumer_build("-DCMAKE_PREFIX_PATH=${GROVE_PREFIX}" "-DGROVE_CONSUMER_EIGEN=${WITH_EIGEN}")
+consumer_build("-DCMAKE_PREFIX_PATH=${GROVE_PREFIX}" "-DGROVE_CONSUMER_EIGEN=${WITH_EIGEN}"
+               "-DGROVE_CONSUMER_MPI=${WITH_MPI}")
 
 # pkg-config, from the prefix it was installed to (not the one configured: grove.pc relocates).
 find_program(PKG_CONFIG pkg-config REQUIRED)

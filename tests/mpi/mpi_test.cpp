@@ -163,7 +163,7 @@ TEST_CASE("a cancel scope around the call on rank 0 cancels it on every rank") {
   CHECK(raised_elsewhere == (rank != 0));
 }
 
-TEST_CASE("ranks that disagree on the parts get usage_error on every rank") {
+TEST_CASE("ranks that disagree on the parts or the length get usage_error on every rank") {
   grove::runtime rt{grove::runtime_options{.workers = 2}};
   const Eigen::ArrayXd data = seeded_data(100, 3);
   const int rank = world().rank();
@@ -177,6 +177,17 @@ TEST_CASE("ranks that disagree on the parts get usage_error on every rank") {
     }
   });
   CHECK(usage == (world().size() > 1));
+  // The same for the length of the data.
+  const Eigen::ArrayXd longer = seeded_data(100 + rank, 3);
+  bool usage_for_length = false;
+  rt.run([&] {
+    try {
+      grove::mpi::map_chunks(world(), longer, 4, [](const auto& s) { return s.sum(); });
+    } catch (const grove::usage_error& e) {
+      usage_for_length = std::string(e.what()).find("the ranks disagree") != std::string::npos;
+    }
+  });
+  CHECK(usage_for_length == (world().size() > 1));
   // Not left in a state that breaks the next call: the same call with agreement works.
   const auto sums = rt.run([&] {
     return grove::mpi::map_chunks(world(), data, 4, [](const auto& s) { return s.sum(); });

@@ -1,7 +1,7 @@
 // grove::mpi, the optional scale-out component (link grove::mpi): MPI from grove tasks, where
 // a task waiting on a request parks and one progress thread per process tests the requests, and
 // map_chunks across the ranks of a communicator with grove's error and cancellation semantics.
-// Reference: docs/reference.md, "grove::mpi".
+// Reference: docs/mpi.md.
 #pragma once
 
 #include <mpi.h>
@@ -101,7 +101,7 @@ GROVE_API void distributed_map(const boost::mpi::communicator& comm, std::size_t
 // dealt in contiguous blocks (rank r gets chunks [r·parts/size, (r+1)·parts/size)). Results must
 // be trivially copyable (they travel as bytes). A collective: every rank of `comm` calls it, in
 // the same order as its other grove::mpi collectives on `comm`, with the same parts and length
-// (otherwise usage_error on every rank). It uses tags 32700-32702 of `comm`.
+// (otherwise usage_error on every rank). It uses tag 32700 of `comm`.
 // Errors: a chunk that throws cancels the work on every rank, and every rank raises one
 // exception_group of remote_error, one per failing rank (in rank order, with its message). A
 // cancel scope around the call on one rank cancels it everywhere: that rank raises `cancelled`,

@@ -86,6 +86,7 @@ void run_own_children_inline(nursery_core& n, task* self) {
     if (here->seeded_chance(3)) return;
     fiber_context* fc = current_fiber();
     if (fc == nullptr || !stack_has_room(fc, inline_stack_reserve(*n.runtime))) return;
+    here->answer_dump_request();
     task* next = here->take_local();
     if (next == nullptr) return;
     if (next->parent_nursery != &n || !is_fresh(*next)) {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <cstdint>
 #include <grove/runtime.hpp>
 #include <memory>
 #include <mutex>
@@ -93,16 +94,21 @@ class runtime_core {
     for (task* t : roots_) f(t);
   }
 
-  // A dump in progress (trace/task_snapshot.cpp): held by the dumping thread, one dump at a
-  // time. While it is set, spawns and inline runs list their children in their nurseries
-  // (nursery.cpp), which otherwise costs no lock; relaxed, as it only asks for more listing.
+  // Dumps (trace/task_snapshot.cpp): one at a time, under dump_mutex(). The epoch is odd while
+  // one is in progress: spawns and inline runs then list their children in their nurseries
+  // (nursery.cpp), which otherwise costs no lock, and each worker lists the fresh tasks of its
+  // own deque once (worker::answer_dump_request). Relaxed readers: the epoch only asks for
+  // more listing; the dump waits for each worker's answer (acquire) before it reads.
   std::mutex& dump_mutex() noexcept { return dump_mutex_; }
   bool dump_in_progress() const noexcept {
-    return dump_in_progress_.load(std::memory_order_relaxed);
+    return (dump_epoch_.load(std::memory_order_relaxed) & 1) != 0;
   }
-  void set_dump_in_progress(bool on) noexcept {
-    dump_in_progress_.store(on, std::memory_order_relaxed);
+  const std::atomic<std::uint64_t>& dump_epoch() const noexcept { return dump_epoch_; }
+  // Caller holds dump_mutex(); returns the new (odd) epoch, then even again.
+  std::uint64_t begin_dump() noexcept {
+    return dump_epoch_.fetch_add(1, std::memory_order_release) + 1;
   }
+  void end_dump() noexcept { dump_epoch_.fetch_add(1, std::memory_order_release); }
 
  private:
   runtime_options options_;
@@ -116,7 +122,8 @@ class runtime_core {
   std::vector<std::unique_ptr<worker>> workers_;
   std::mutex roots_mutex_;
   std::mutex dump_mutex_;
-  std::atomic<bool> dump_in_progress_{false};
+  // Its own cache line: read on every scheduling round, written twice per dump.
+  alignas(64) std::atomic<std::uint64_t> dump_epoch_{0};
   std::mutex services_mutex_;
   std::unique_ptr<runtime_service> helper_threads_;          // guarded by services_mutex_
   std::vector<std::unique_ptr<runtime_service>> observers_;  // guarded by services_mutex_

@@ -49,7 +49,8 @@ worker::worker(runtime_core& runtime, unsigned index)
     : runtime_(&runtime),
       index_(index),
       stacks_(runtime.stacks()),
-      random_state_(0x9E3779B97F4A7C15ULL * (index + 1)) {
+      random_state_(0x9E3779B97F4A7C15ULL * (index + 1)),
+      dump_epoch_(&runtime.dump_epoch()) {
   if (trace_recorder* tracer = runtime.tracer()) trace_ = &tracer->worker_buffer(index);
   if (const auto& seed = runtime.options().schedule_seed) {
     seeded_ = true;
@@ -252,6 +253,7 @@ void worker::loop() {
 }
 
 task* worker::find_task() {
+  answer_dump_request();
   if (seeded_) {
     if (task* t = find_local_task_seeded()) return t;
   }
@@ -290,6 +292,7 @@ task* worker::search_other_queues(bool include_run_next) {
 
 task* worker::park_until_work() {
   for (int round = 0; round < spin_rounds; ++round) {
+    answer_dump_request();  // nothing to list (the deque is empty here), but the dump waits
     // Not the other workers' run-next tasks yet: their owners switch to them within a few
     // hundred nanoseconds in the common case (taking them sooner halved a mutex convoy's speed).
     if (task* t = search_other_queues()) return t;
@@ -306,6 +309,7 @@ task* worker::park_until_work() {
     ~counted_idle() { watch.worker_busy(); }
   } idle{runtime_->quiescence_watch()};
   for (;;) {
+    answer_dump_request();  // a dump wakes every sleeper for this
     const event_count::key key = runtime_->idle().prepare_wait();
     // Now run-next tasks too: one whose owner has been busy all through our spin (tens of
     // microseconds) is better run here, and a sleeper must see every queued task.

@@ -59,6 +59,20 @@ class worker {
   // slot hold tasks that have run already).
   bool try_steal_queued(task*& out) noexcept;
   std::size_t queued_estimate() const noexcept { return deque_.size_estimate(); }
+
+  // Owner thread only, at every scheduling round and join step: while a dump is in progress,
+  // lists the fresh tasks of this worker's deque in their nurseries, in place and in order, once
+  // per dump (worker_dump.cpp). One relaxed load otherwise.
+  void answer_dump_request() {
+    const std::uint64_t epoch = dump_epoch_->load(std::memory_order_relaxed);
+    if ((epoch & 1) != 0 && epoch != dump_answered_.load(std::memory_order_relaxed)) [[unlikely]]
+      list_queued_for_dump(epoch);
+  }
+  // Any thread: whether this worker has answered the dump of `epoch`.
+  bool answered_dump(std::uint64_t epoch) const noexcept {
+    // acquire: pairs with the release in list_queued_for_dump; its listing is visible.
+    return dump_answered_.load(std::memory_order_acquire) == epoch;
+  }
   bool looks_idle() const noexcept {
     return deque_.looks_empty() && run_next_.load(std::memory_order_relaxed) == nullptr;
   }
@@ -99,6 +113,7 @@ class worker {
   task* park_until_work();
   void run(task* t);
   void after_switch(struct fiber_context* fc);
+  void list_queued_for_dump(std::uint64_t epoch);
 
   runtime_core* runtime_;
   unsigned index_;
@@ -123,7 +138,9 @@ class worker {
   unsigned ticks_ = 0;
   worker_counters counters_;
   trace_buffer* trace_ = nullptr;
-  std::int64_t started_ns_ = 0;  // steady_clock, when start() was called
+  const std::atomic<std::uint64_t>* dump_epoch_;  // the runtime's
+  std::atomic<std::uint64_t> dump_answered_{0};   // the last dump epoch this worker answered
+  std::int64_t started_ns_ = 0;                   // steady_clock, when start() was called
   std::thread thread_;
 };
 

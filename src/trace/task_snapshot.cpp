@@ -1,14 +1,14 @@
 // Taking the snapshot behind dump_task_tree and dump_task_tree_json.
 //
 // Listing: outside a dump, a child that has neither parked nor run on a fiber of its own is in
-// no list (spawning and inline running take no lock). A dump therefore first raises the
-// runtime's dump_in_progress flag, from which point spawns and inline runs list their children
-// themselves (nursery.cpp), then lifts every queued task out of the injection queue and the
-// workers' deques (as a thief would: the queues' own protocols hand each task to exactly one
-// taker), lists the fresh ones, and puts them all back at the head of the injection queue,
-// oldest first. A child running inline since before the flag rose is shown from its parent's
-// record (copy_inline_child). What remains unlisted is a child in flight between a queue and a
-// worker at that moment, counted as such.
+// no list (spawning and inline running take no lock). A dump therefore begins a dump epoch, from
+// which point spawns and inline runs list their children themselves (nursery.cpp), and asks every
+// worker to list the fresh tasks of its own deque, in place (worker_dump.cpp); it waits up to
+// 20 ms for the answers. A worker too busy to answer has its queued tasks lifted out by the dump,
+// as a thief would take them; those and the injection queue's tasks are listed here and put back
+// at the head of the injection queue, oldest first. A child running inline since before the dump
+// is shown from its parent's record (copy_inline_child). What remains unlisted is a child in
+// flight between a queue and a worker at that moment, counted as such.
 //
 // Locking: a task's stack of open nurseries is guarded by the lock of the nursery it is a child
 // of (the runtime's roots mutex for a root task), and a nursery's child list by its own lock.
@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <thread>
 
 #include "cancel/cancel_tree.hpp"
 #include "nursery/nursery_core.hpp"
@@ -134,18 +135,39 @@ task_snapshot copy_task(task& t, clock::time_point now) {
   return out;
 }
 
-// See the top of this file. Caller holds runtime.dump_mutex() and has raised the flag.
-void list_queued_tasks(runtime_core& runtime) {
-  injection_queue::chain queued = runtime.injection().take_all();
+// See the top of this file. Caller holds runtime.dump_mutex() and began the dump (`epoch`).
+void list_queued_tasks(runtime_core& runtime, std::uint64_t epoch) {
+  // Each worker lists its own deque in place; this thread answers for its own worker, and the
+  // sleepers wake to answer.
+  if (worker* here = worker::current(); here != nullptr && &here->runtime() == &runtime) {
+    here->answer_dump_request();
+  }
+  runtime.idle().notify_all();
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
+  injection_queue::chain stolen;
   for (unsigned i = 0; i < runtime.worker_count(); ++i) {
-    // Steals take the oldest first, and what was pushed before the flag rose is older than
-    // what its spawner listed itself: the queue's length (plus a margin, the reading is
-    // relaxed) bounds the steals needed, even against a worker that keeps spawning.
     worker& w = runtime.worker_at(i);
+    while (!w.answered_dump(epoch) && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::yield();
+    }
+    if (w.answered_dump(epoch)) continue;
+    // Busy in one long task: lift its queued tasks out as a thief would (the deque's protocol
+    // hands each to one taker), to list them and let other workers run them. Steals take the
+    // oldest first, and what was pushed before the dump began is older than what its spawner
+    // listed itself: the queue's length (plus a margin, the reading is relaxed) bounds the
+    // steals needed, even against a worker that keeps spawning.
     task* t = nullptr;
     for (std::size_t left = w.queued_estimate() + 64; left != 0 && w.try_steal_queued(t); --left) {
-      queued.append(t);
+      stolen.append(t);
     }
+  }
+  // The injection queue last, so that its tasks wait out of it as briefly as possible; the
+  // stolen tasks go behind them.
+  injection_queue::chain queued = runtime.injection().take_all();
+  for (task* t = stolen.head; t != nullptr;) {
+    task* next = t->next_in_queue;
+    queued.append(t);
+    t = next;
   }
   // Held out of every queue, each task is this thread's alone: listing it is safe.
   for (task* t = queued.head; t != nullptr; t = t->next_in_queue) {
@@ -164,12 +186,13 @@ runtime_snapshot snapshot_task_tree(runtime_core& runtime) {
   // Read before any lock: a mock clock's time is behind a lock of its own.
   const clock::time_point now = runtime.now();
   std::lock_guard one_dump_at_a_time(runtime.dump_mutex());
-  struct raised_flag {
+  struct dump_in_progress {
     runtime_core& runtime;
-    explicit raised_flag(runtime_core& r) : runtime(r) { runtime.set_dump_in_progress(true); }
-    ~raised_flag() { runtime.set_dump_in_progress(false); }
-  } during_dump{runtime};
-  list_queued_tasks(runtime);
+    std::uint64_t epoch;
+    explicit dump_in_progress(runtime_core& r) : runtime(r), epoch(r.begin_dump()) {}
+    ~dump_in_progress() { runtime.end_dump(); }
+  } during{runtime};
+  list_queued_tasks(runtime, during.epoch);
   std::lock_guard guard(runtime.roots_mutex());
   runtime.for_each_root([&](task* t) { out.roots.push_back(copy_task(*t, now)); });
   return out;

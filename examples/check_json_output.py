@@ -6,17 +6,11 @@ Usage: check_json_output.py CHUNKED_PIPELINE MATMUL_THREADS [MATMUL_THREADS_OPEN
 """
 import json
 import re
-import subprocess
 import sys
 
+from example_checks import run
+
 problems = []
-
-
-def run(args):
-    done = subprocess.run(args, capture_output=True, text=True, timeout=300)
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
-    return done.stdout
 
 
 def parse_json(args):

@@ -5,17 +5,11 @@ mpirun, and under mpiexec with 2 ranks (oversubscribed), and the per-rank lines 
 usage: check_mpi_total.py MPIEXEC MPI_PIPELINE CHUNKED_PIPELINE
 """
 import re
-import subprocess
 import sys
 
+from example_checks import run
+
 FLAGS = ["--n", "300", "--chunks", "7", "--workers", "2"]
-
-
-def run(command):
-    done = subprocess.run(command, capture_output=True, text=True, timeout=240)
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
-    return done.stdout
 
 
 def total(output):

@@ -27,15 +27,12 @@
 
 #include "blas_info.hpp"
 #include "example_support.hpp"
+#include "pipeline_flags.hpp"
 #include "pipeline_kernel.hpp"
 
 namespace {
 
-struct settings {
-  long n = 10000;  // the seed's rand(10000, 10000); also each chunk's length
-  long chunks = 8;
-  unsigned workers = 0;  // 0: every CPU we may run on
-  unsigned long long seed = 2024;
+struct settings : pipeline::flags {
   int repeat = 3;
   bool json = false;
   std::string trace;  // non-empty: write a Perfetto / chrome://tracing trace of the runs there
@@ -47,18 +44,7 @@ settings parse(int argc, char** argv) {
       "The seed article's trio pipeline with grove: each of C chunks computes "
       "sum(rand(N, len(chunk)) * chunk) in its own task.",
       "chunked_pipeline"};
-  app.add_option("--n", s.n, "each chunk's random matrix is N x len(chunk); data has N*C values")
-      ->check(example::positive_integer())
-      ->capture_default_str();
-  app.add_option("--chunks", s.chunks, "number of chunks, as np.array_split(data, C)")
-      ->check(example::positive_integer())
-      ->capture_default_str();
-  app.add_option("--workers", s.workers, "grove workers (0: the CPUs this process may use)")
-      ->check(example::non_negative_integer())
-      ->capture_default_str();
-  app.add_option("--seed", s.seed, "random seed")
-      ->check(example::non_negative_integer())
-      ->capture_default_str();
+  pipeline::add_flags(app, s, "grove workers (0: the CPUs this process may use)");
   app.add_option("--repeat", s.repeat, "runs per measurement (median and spread are printed)")
       ->check(example::positive_integer())
       ->capture_default_str();
@@ -124,9 +110,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 int main(int argc, char** argv) {
   const settings s = parse(argc, argv);
-  pipeline::random_stream data_random(s.seed);
-  Eigen::ArrayXd data(s.n * s.chunks);
-  for (Eigen::Index i = 0; i < data.size(); ++i) data[i] = data_random.next_unit();
+  const Eigen::ArrayXd data = pipeline::make_data(s);
 
   std::unique_ptr<grove::runtime> traced_or_not;
   try {

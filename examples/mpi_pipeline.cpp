@@ -18,35 +18,18 @@
 #include <vector>
 
 #include "example_support.hpp"
+#include "pipeline_flags.hpp"
 #include "pipeline_kernel.hpp"
 
 namespace {
 
-struct settings {
-  long n = 10000;
-  long chunks = 8;
-  unsigned workers = 0;
-  unsigned long long seed = 2024;
-};
-
-settings parse(int argc, char** argv) {
-  settings s;
+pipeline::flags parse(int argc, char** argv) {
+  pipeline::flags s;
   CLI::App app{
       "The seed article's trio pipeline across MPI ranks: each of C chunks computes "
       "sum(rand(N, len(chunk)) * chunk), the chunks dealt to the ranks in blocks.",
       "mpi_pipeline"};
-  app.add_option("--n", s.n, "each chunk's random matrix is N x len(chunk); data has N*C values")
-      ->check(example::positive_integer())
-      ->capture_default_str();
-  app.add_option("--chunks", s.chunks, "number of chunks, as np.array_split(data, C)")
-      ->check(example::positive_integer())
-      ->capture_default_str();
-  app.add_option("--workers", s.workers, "grove workers per rank (0: the CPUs it may use)")
-      ->check(example::non_negative_integer())
-      ->capture_default_str();
-  app.add_option("--seed", s.seed, "random seed")
-      ->check(example::non_negative_integer())
-      ->capture_default_str();
+  pipeline::add_flags(app, s, "grove workers per rank (0: the CPUs it may use)");
   example::parse_or_exit(app, argc, argv);
   return s;
 }
@@ -55,13 +38,10 @@ settings parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   grove::mpi::environment mpi(argc, argv);
-  const settings s = parse(argc, argv);
+  const pipeline::flags s = parse(argc, argv);
   const boost::mpi::communicator& world = mpi.world();
 
-  // The same data on every rank, as chunked_pipeline makes it.
-  pipeline::random_stream data_random(s.seed);
-  Eigen::ArrayXd data(s.n * s.chunks);
-  for (Eigen::Index i = 0; i < data.size(); ++i) data[i] = data_random.next_unit();
+  const Eigen::ArrayXd data = pipeline::make_data(s);  // the same on every rank
 
   grove::runtime rt{grove::runtime_options{.workers = s.workers}};
   std::atomic<long> computed{0};

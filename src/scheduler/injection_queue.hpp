@@ -14,33 +14,8 @@ namespace grove::detail {
 
 class injection_queue {
  public:
-  void push(task* t) {
-    std::lock_guard guard(mutex_);
-    t->next_in_queue = nullptr;
-    if (tail_ != nullptr) {
-      tail_->next_in_queue = t;
-    } else {
-      head_ = t;
-    }
-    tail_ = t;
-    // relaxed: a hint for pop()'s fast path; the mutex orders the list itself.
-    size_.fetch_add(1, std::memory_order_relaxed);
-  }
-
-  task* pop() {
-    if (size_.load(std::memory_order_relaxed) == 0) return nullptr;
-    std::lock_guard guard(mutex_);
-    task* t = head_;
-    if (t == nullptr) return nullptr;
-    head_ = t->next_in_queue;
-    if (head_ == nullptr) tail_ = nullptr;
-    t->next_in_queue = nullptr;
-    size_.fetch_sub(1, std::memory_order_relaxed);
-    return t;
-  }
-
-  // A run of tasks linked through next_in_queue, oldest first (what a dump lifts out of the
-  // queues to list them, then puts back: trace/task_snapshot.cpp).
+  // A run of tasks linked through next_in_queue, oldest first: the queue itself, and what a dump
+  // lifts out of the queues to list them, then puts back (trace/task_snapshot.cpp).
   struct chain {
     task* head = nullptr;
     task* tail = nullptr;
@@ -57,11 +32,30 @@ class injection_queue {
     }
   };
 
+  void push(task* t) {
+    std::lock_guard guard(mutex_);
+    queued_.append(t);
+    // relaxed: a hint for pop()'s fast path; the mutex orders the list itself.
+    size_.store(queued_.size, std::memory_order_relaxed);
+  }
+
+  task* pop() {
+    if (size_.load(std::memory_order_relaxed) == 0) return nullptr;
+    std::lock_guard guard(mutex_);
+    task* t = queued_.head;
+    if (t == nullptr) return nullptr;
+    queued_.head = t->next_in_queue;
+    if (queued_.head == nullptr) queued_.tail = nullptr;
+    t->next_in_queue = nullptr;
+    size_.store(--queued_.size, std::memory_order_relaxed);
+    return t;
+  }
+
   // Empties the queue, keeping the order.
   chain take_all() {
     std::lock_guard guard(mutex_);
-    chain all{head_, tail_, size_.load(std::memory_order_relaxed)};
-    head_ = tail_ = nullptr;
+    chain all = queued_;
+    queued_ = chain{};
     size_.store(0, std::memory_order_relaxed);
     return all;
   }
@@ -70,18 +64,18 @@ class injection_queue {
   void push_front(chain c) {
     if (c.head == nullptr) return;
     std::lock_guard guard(mutex_);
-    c.tail->next_in_queue = head_;
-    if (head_ == nullptr) tail_ = c.tail;
-    head_ = c.head;
-    size_.fetch_add(c.size, std::memory_order_relaxed);
+    c.tail->next_in_queue = queued_.head;
+    if (queued_.head == nullptr) queued_.tail = c.tail;
+    queued_.head = c.head;
+    queued_.size += c.size;
+    size_.store(queued_.size, std::memory_order_relaxed);
   }
 
   bool looks_empty() const noexcept { return size_.load(std::memory_order_relaxed) == 0; }
 
  private:
   std::mutex mutex_;
-  task* head_ = nullptr;
-  task* tail_ = nullptr;
+  chain queued_;  // guarded by mutex_
   std::atomic<std::size_t> size_{0};
 };
 

@@ -149,3 +149,54 @@ TEST_CASE("an inline child of an inline child that parks is reachable, and so is
   release.set();
   caller.join();
 }
+
+namespace {
+
+// fib(n) with a task per call, named, each child joined by its parent's nursery: spawns, inline
+// runs, steals and joins all the time, for dumps to race with.
+long fib_tasks(int n) {
+  if (n < 2) return n;
+  long a = 0;
+  long b = 0;
+  grove::open_nursery([&](grove::nursery& nursery) {
+    nursery.start_soon(grove::task_name{"fib"}, [&a, n] { a = fib_tasks(n - 1); });
+    b = fib_tasks(n - 2);
+  });
+  return a + b;
+}
+
+// Every id in a JSON dump, depth first.
+void collect_ids(const boost::json::value& task, std::vector<std::int64_t>& ids) {
+  ids.push_back(task.at("id").as_int64());
+  for (const auto& n : task.at("nurseries").as_array()) {
+    for (const auto& child : n.at("children").as_array()) collect_ids(child, ids);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("dumps racing a fork-join tree: every dump parses, ids stay unique, nothing is lost") {
+  grove::runtime rt{grove::runtime_options{.workers = 2}};
+  std::atomic<bool> stop{false};
+  std::atomic<int> rounds{0};
+  bool all_right = true;
+  std::thread computing([&] {
+    while (!stop.load()) {
+      all_right = all_right && rt.run([] { return fib_tasks(16); }) == 987;
+      ++rounds;
+    }
+  });
+  for (int dump = 0; dump < 150; ++dump) {
+    const boost::json::value json = json_dump(rt);
+    std::vector<std::int64_t> ids;
+    for (const auto& root : json.at("roots").as_array()) collect_ids(root, ids);
+    CHECK(all_unique(ids));
+    CHECK(text_dump(rt).find("grove task tree (2 workers)") == 0);
+  }
+  stop.store(true);
+  computing.join();
+  CHECK(all_right);
+  CHECK(rounds.load() > 0);
+  const grove::runtime_stats stats = rt.stats();
+  CHECK(stats.tasks_spawned == stats.tasks_completed);
+}

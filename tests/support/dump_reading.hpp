@@ -31,7 +31,11 @@ inline std::string text_dump(const grove::runtime& rt) {
 inline boost::json::value json_dump(const grove::runtime& rt) {
   std::ostringstream out;
   rt.dump_task_tree_json(out);
-  return boost::json::parse(out.str());
+  // Four JSON levels per level of the tree (task, nurseries, nursery, children): deeper than
+  // Boost.JSON's default limit of 32 for a recursion of depth 8.
+  boost::json::parse_options options;
+  options.max_depth = 100000;
+  return boost::json::parse(out.str(), {}, options);
 }
 
 // Yields (never sleeps) until `done()` holds; fails the test instead of hanging.

@@ -40,7 +40,7 @@ void change_open_nurseries(task* t, F&& f) {
 
 void run_inline(task* child, task* self, fiber_context* fc, worker& here) {
   child->fiber = fc;
-  child->runs_inline_on_owner = true;
+  child->runs_inline_on_owner.store(true, std::memory_order_relaxed);
   if (here.runtime().dump_in_progress()) [[unlikely]]
     make_visible_in_nursery(child);
   transition_to_running(*child);
@@ -190,7 +190,7 @@ void nursery_core::child_finished(task* child, bool was_cancelled) noexcept {
     if (child->next_sibling != nullptr) child->next_sibling->prev_sibling = child->prev_sibling;
   }
   if (was_cancelled) saw_cancelled.store(true, std::memory_order_relaxed);
-  if (child->runs_inline_on_owner) {
+  if (child->runs_inline_on_owner.load(std::memory_order_relaxed)) {
     bump(owner_inline_finished);  // on the owner's fiber: the owner is not running meanwhile
     return;
   }
@@ -206,8 +206,9 @@ void make_visible_in_nursery(task* t) {
   // inline child too, may not be listed either: list the chain up to a task that runs on a
   // fiber of its own (listed when it first ran), or a root, so that the dump reaches `t`. The
   // whole chain is owned by this thread. A listed task's chain was listed with it.
-  for (; t != nullptr && !t->listed;
-       t = t->runs_inline_on_owner ? t->parent_nursery->owner : nullptr) {
+  for (; t != nullptr && !t->listed; t = t->runs_inline_on_owner.load(std::memory_order_relaxed)
+                                             ? t->parent_nursery->owner
+                                             : nullptr) {
     nursery_core* n = t->parent_nursery;
     if (n == nullptr) return;
     std::lock_guard guard(n->lock);

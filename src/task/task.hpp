@@ -52,7 +52,9 @@ struct task : task_header {
   bool listed = false;
   // Run inline by its nursery's owner, on the owner's fiber: it finishes before the owner's join
   // goes on, so its end is counted without an atomic RMW (nursery_core.hpp).
-  bool runs_inline_on_owner = false;
+  // Atomic (relaxed) for the dump alone, which reads it from another thread: a child listed
+  // while queued may start inline afterwards.
+  std::atomic<bool> runs_inline_on_owner{false};
   // Listed-children links of parent_nursery; guarded by parent_nursery->lock.
   task* prev_sibling = nullptr;
   task* next_sibling = nullptr;

@@ -60,8 +60,7 @@ void copy_state(const task& t, task_snapshot& out) {
     out.inline_child = t.inline_child.load(std::memory_order_acquire);
     if (out.inline_child != 0) {
       out.what = task_snapshot::state::joining_inline;
-    } else if (t.runs_inline_on_owner) {
-      // Set before the task was listed, under the lock held here.
+    } else if (t.runs_inline_on_owner.load(std::memory_order_relaxed)) {
       out.what = task_snapshot::state::running_inline;
     }
   }

@@ -41,8 +41,7 @@ void change_open_nurseries(task* t, F&& f) {
 void run_inline(task* child, task* self, fiber_context* fc, worker& here) {
   child->fiber = fc;
   child->runs_inline_on_owner.store(true, std::memory_order_relaxed);
-  if (here.runtime().dump_in_progress()) [[unlikely]]
-    make_visible_in_nursery(child);
+  here.answer_dump_request(child);  // during a dump: listed, with what is queued here
   transition_to_running(*child);
   worker_counters::bump(here.counters().tasks_inlined);
   // release, type before id: see copy_inline_child in trace/task_snapshot.cpp.
@@ -86,7 +85,6 @@ void run_own_children_inline(nursery_core& n, task* self) {
     if (here->seeded_chance(3)) return;
     fiber_context* fc = current_fiber();
     if (fc == nullptr || !stack_has_room(fc, inline_stack_reserve(*n.runtime))) return;
-    here->answer_dump_request();
     task* next = here->take_local();
     if (next == nullptr) return;
     if (next->parent_nursery != &n || !is_fresh(*next)) {

@@ -60,13 +60,15 @@ class worker {
   bool try_steal_queued(task*& out) noexcept;
   std::size_t queued_estimate() const noexcept { return deque_.size_estimate(); }
 
-  // Owner thread only, at every scheduling round and join step: while a dump is in progress,
-  // lists the fresh tasks of this worker's deque in their nurseries, in place and in order, once
-  // per dump (worker_dump.cpp). One relaxed load otherwise.
-  void answer_dump_request() {
+  // Owner thread only, at every scheduling round and before each inline run: while a dump is
+  // in progress, lists the fresh tasks of this worker's deque in their nurseries, in place and in
+  // order, once per dump (worker_dump.cpp), and `taken`, a fresh task just taken from it. One
+  // relaxed load otherwise. After the answer, every fresh task here is listed: the ones queued
+  // then by the answer, later ones by their spawners.
+  void answer_dump_request(task* taken = nullptr) {
     const std::uint64_t epoch = dump_epoch_->load(std::memory_order_relaxed);
     if ((epoch & 1) != 0 && epoch != dump_answered_.load(std::memory_order_relaxed)) [[unlikely]]
-      list_queued_for_dump(epoch);
+      list_queued_for_dump(epoch, taken);
   }
   // Any thread: whether this worker has answered the dump of `epoch`.
   bool answered_dump(std::uint64_t epoch) const noexcept {
@@ -113,7 +115,7 @@ class worker {
   task* park_until_work();
   void run(task* t);
   void after_switch(struct fiber_context* fc);
-  void list_queued_for_dump(std::uint64_t epoch);
+  void list_queued_for_dump(std::uint64_t epoch, task* taken);
 
   runtime_core* runtime_;
   unsigned index_;

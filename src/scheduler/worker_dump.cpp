@@ -10,7 +10,8 @@
 
 namespace grove::detail {
 
-void worker::list_queued_for_dump(std::uint64_t epoch) {
+void worker::list_queued_for_dump(std::uint64_t epoch, task* taken) {
+  if (taken != nullptr) make_visible_in_nursery(taken);
   // Taken newest first; linked so that the chain runs oldest first.
   task* oldest = nullptr;
   while (task* t = deque_.take()) {

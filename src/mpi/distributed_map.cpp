@@ -143,6 +143,7 @@ void distributed_map(const boost::mpi::communicator& communicator, std::size_t p
   std::vector<unsigned char> mine((last - first) * result_size);
   outcome my_outcome = outcome::ok;
   std::exception_ptr my_error;
+  std::string my_text;  // my_error's message
 
   grove::cancel_scope compute_scope;
   grove::open_nursery([&](grove::nursery& watchers) {
@@ -161,8 +162,9 @@ void distributed_map(const boost::mpi::communicator& communicator, std::size_t p
     } catch (...) {
       my_outcome = outcome::failed;
       my_error = std::current_exception();
+      my_text = describe(my_error);
     }
-    sender.send(my_outcome, my_outcome == outcome::failed ? describe(my_error) : std::string());
+    sender.send(my_outcome, my_text);
     sender.wait_all();
   });
 
@@ -172,8 +174,7 @@ void distributed_map(const boost::mpi::communicator& communicator, std::size_t p
   std::vector<std::exception_ptr> cancellations;
   for (int r = 0; r < size; ++r) {
     const control_message& m = received[static_cast<std::size_t>(r)];
-    const std::string text =
-        r == rank ? (my_error ? describe(my_error) : std::string()) : std::string(m.text);
+    const std::string text = r == rank ? my_text : std::string(m.text);
     if (m.what == outcome::failed) {
       failures.push_back(std::make_exception_ptr(
           remote_error(r, text, false, r == rank ? my_error : std::exception_ptr())));

@@ -129,7 +129,8 @@ void join(nursery_core& n, task* self) {
 void attach_child(nursery_core& n, task* t, cancel_node* scope_parent) {
   t->parent_nursery = &n;
   attach_node(t->own_scope, scope_parent, n.runtime);
-  if (current_task() == n.owner) {
+  const bool by_owner = current_task() == n.owner;
+  if (by_owner) {
     nursery_core::bump(n.owner_spawned);
   } else {
     // relaxed: the child cannot finish (and decrement) before it is scheduled, and scheduling
@@ -142,7 +143,7 @@ void attach_child(nursery_core& n, task* t, cancel_node* scope_parent) {
   // with the spawning owner, so that the dump can reach it.
   if (n.runtime->dump_in_progress()) [[unlikely]] {
     make_visible_in_nursery(t);
-    if (current_task() == n.owner) make_visible_in_nursery(n.owner);
+    if (by_owner) make_visible_in_nursery(n.owner);
   }
   if (worker* here = worker::current(); here != nullptr && &here->runtime() == n.runtime) {
     worker_counters::bump(here->counters().tasks_spawned);

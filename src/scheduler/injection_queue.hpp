@@ -30,6 +30,18 @@ class injection_queue {
       tail = t;
       ++size;
     }
+    // Moves all of `other` to the back, in its order.
+    void append(chain&& other) noexcept {
+      if (other.head == nullptr) return;
+      if (tail != nullptr) {
+        tail->next_in_queue = other.head;
+      } else {
+        head = other.head;
+      }
+      tail = other.tail;
+      size += other.size;
+      other = chain{};
+    }
   };
 
   void push(task* t) {

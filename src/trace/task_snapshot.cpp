@@ -22,6 +22,7 @@
 #include <chrono>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "cancel/cancel_tree.hpp"
 #include "nursery/nursery_core.hpp"
@@ -163,11 +164,7 @@ void list_queued_tasks(runtime_core& runtime, std::uint64_t epoch) {
   // The injection queue last, so that its tasks wait out of it as briefly as possible; the
   // stolen tasks go behind them.
   injection_queue::chain queued = runtime.injection().take_all();
-  for (task* t = stolen.head; t != nullptr;) {
-    task* next = t->next_in_queue;
-    queued.append(t);
-    t = next;
-  }
+  queued.append(std::move(stolen));
   // Held out of every queue, each task is this thread's alone: listing it is safe.
   for (task* t = queued.head; t != nullptr; t = t->next_in_queue) {
     if (is_fresh(*t)) make_visible_in_nursery(t);

@@ -39,9 +39,29 @@ inline constexpr use_fiber_t use_fiber{};
 
 namespace detail {
 
-// The io_context of the calling task's runtime: where a stop request goes for an operation
-// whose initiation names no executor.
-GROVE_API boost::asio::io_context& current_io_context();
+class io_driver;
+
+// Counts one use_fiber operation of the calling task's runtime as in flight (while any is, idle
+// workers run the io_context themselves, so completions wake their tasks where they run) until
+// end_fiber_operation. usage_error outside a task.
+GROVE_API io_driver& begin_fiber_operation();
+GROVE_API void end_fiber_operation(io_driver& driver) noexcept;
+// The runtime's io_context: where a stop request goes for an operation whose initiation names
+// no executor.
+GROVE_API boost::asio::io_context& io_context_of(io_driver& driver) noexcept;
+
+// Keeps one operation counted for its lifetime.
+class counted_fiber_operation {
+ public:
+  counted_fiber_operation() : driver_(begin_fiber_operation()) {}
+  ~counted_fiber_operation() { end_fiber_operation(driver_); }
+  counted_fiber_operation(const counted_fiber_operation&) = delete;
+  counted_fiber_operation& operator=(const counted_fiber_operation&) = delete;
+  io_driver& driver() const noexcept { return driver_; }
+
+ private:
+  io_driver& driver_;
+};
 
 template <class T>
 inline constexpr bool is_error_code = std::is_same_v<std::decay_t<T>, boost::system::error_code>;
@@ -110,7 +130,7 @@ class fiber_operation {
     if constexpr (requires { initiation.get_executor(); }) {
       stop_executor_ = initiation.get_executor();
     } else {
-      stop_executor_ = current_io_context().get_executor();
+      stop_executor_ = io_context_of(counted_.driver()).get_executor();
     }
     std::forward<Initiation>(initiation)(handler{this}, std::forward<InitArgs>(args)...);
     const bool interrupted = completion_.wait_cancelling(&request_stop, this);
@@ -171,7 +191,8 @@ class fiber_operation {
     }
   }
 
-  foreign_completion completion_;
+  foreign_completion completion_;  // first: it checks the caller is a task
+  counted_fiber_operation counted_;
   boost::system::error_code* error_out_;
   std::optional<std::tuple<std::decay_t<Args>...>> values_;
   boost::asio::cancellation_signal stop_;

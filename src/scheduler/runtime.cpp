@@ -6,8 +6,8 @@
 // prepare_wait, so the wake-up cannot be missed). Then the io_context's work guard is dropped,
 // the io_context stopped and its thread joined. A runtime must outlive every run() call on it.
 //
-// The io_context is driven by one internal thread for the runtime's whole life (docs/reference.md
-// §10 rule 9): timer and I/O completions run there and wake tasks through the injection queue.
+// The io_context runs for the runtime's whole life (docs/reference.md §10 rule 9): on its own
+// thread, or on an idle worker while use_fiber operations are in flight (scheduler/io_driver.hpp).
 #include <pthread.h>
 #include <sched.h>
 
@@ -56,7 +56,7 @@ runtime_options resolve(runtime_options options) {
 }  // namespace
 
 runtime_core::runtime_core(runtime_options options)
-    : options_(resolve(std::move(options))), stacks_(options_.stack_size) {
+    : options_(resolve(std::move(options))), stacks_(options_.stack_size), driver_(io_, idle_) {
   // Before anything starts, so that an unwritable trace path or a clock serving another runtime
   // fails the constructor with nothing to undo.
   if (!options_.trace_path.empty()) {
@@ -66,12 +66,12 @@ runtime_core::runtime_core(runtime_options options)
   if (options_.virtual_clock != nullptr) mock_clock_access::attach(*options_.virtual_clock, this);
   if (options_.stack_overflow_handler) install_overflow_handler();
   enable_asymmetric_fences();  // before any worker can sleep (scheduler/event_count.hpp)
-  timers_ = std::make_unique<timer_queue>(io_, timer_requests_, options_.virtual_clock);
+  timers_ = std::make_unique<timer_queue>(io_, timer_request_, options_.virtual_clock);
   quiescence_ = std::make_unique<quiescence>(*this, io_);
   // An autojump threshold set before the clock was attached is watched from the start.
   quiescence_->refresh_watching();
   io_work_.emplace(boost::asio::make_work_guard(io_));
-  io_thread_ = std::thread([this] { io_.run(); });
+  io_thread_ = std::thread([this] { driver_.run_io_thread(); });
   ::pthread_setname_np(io_thread_.native_handle(), "grove-io");
   workers_.reserve(options_.workers);
   for (unsigned i = 0; i < options_.workers; ++i) {
@@ -92,6 +92,7 @@ runtime_core::~runtime_core() {
   for (auto& w : workers_) w->join();
   io_work_.reset();
   io_.stop();
+  driver_.stop();
   if (io_thread_.joinable()) io_thread_.join();
   // Nothing records any more.
   if (tracer_ != nullptr) tracer_->write_file();

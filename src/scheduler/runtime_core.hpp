@@ -1,5 +1,6 @@
 // The runtime's private state: workers, the injection queue, the eventcount idle workers sleep
-// on, the stack allocator, the io_context and its thread, and the registry of root tasks.
+// on, the stack allocator, the io_context, its driver and its thread, and the registry of root
+// tasks.
 #pragma once
 
 #include <atomic>
@@ -17,6 +18,7 @@
 #include "fiber/stack_pool.hpp"
 #include "scheduler/event_count.hpp"
 #include "scheduler/injection_queue.hpp"
+#include "scheduler/io_driver.hpp"
 #include "scheduler/stats.hpp"
 #include "testing/quiescence.hpp"
 #include "time/timer_queue.hpp"
@@ -55,6 +57,8 @@ class runtime_core {
   event_count& idle() noexcept { return idle_; }
   stack_allocator& stacks() noexcept { return stacks_; }
   boost::asio::io_context& io() noexcept { return io_; }
+  // Who runs io(): the io thread, or an idle worker while use_fiber operations are in flight.
+  io_driver& driver() noexcept { return driver_; }
   shared_counters& external_counters() noexcept { return external_; }
   bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
   runtime_stats stats() const;
@@ -128,9 +132,10 @@ class runtime_core {
   std::unique_ptr<runtime_service> helper_threads_;          // guarded by services_mutex_
   std::vector<std::unique_ptr<runtime_service>> observers_;  // guarded by services_mutex_
   std::vector<task*> roots_;
-  // Declared before io_: a re-arm request still queued at shutdown lives here and is destroyed
-  // by io_'s destructor.
-  timer_queue::request_storage timer_requests_;
+  // Declared before io_: a request still queued at shutdown (the timer queue's re-arm, the
+  // driver's wake and hand-over) lives here and is destroyed by io_'s destructor.
+  request_slot timer_request_;
+  io_driver driver_;
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> io_work_;
   // Sleepers (declared after io_: destroyed before it, with its Asio timer).

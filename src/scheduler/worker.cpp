@@ -123,7 +123,7 @@ std::uint64_t worker::next_task_id() noexcept {
 
 void worker::push_local(task* t) {
   deque_.push(t);
-  runtime_->notify_work();
+  if (!driving_io_) runtime_->notify_work();
 }
 
 void worker::push_run_next(task* t) {
@@ -131,7 +131,7 @@ void worker::push_run_next(task* t) {
   if (seeded_) return push_local(t);
   // acq_rel: release publishes t to whoever takes it; acquire, the displaced task to us.
   if (task* displaced = run_next_.exchange(t, std::memory_order_acq_rel)) deque_.push(displaced);
-  runtime_->notify_work();
+  if (!driving_io_) runtime_->notify_work();
 }
 
 task* worker::take_run_next() noexcept {
@@ -291,7 +291,14 @@ task* worker::search_other_queues(bool include_run_next) {
 }
 
 task* worker::park_until_work() {
-  for (int round = 0; round < spin_rounds; ++round) {
+  // With I/O in flight, completions come before spinning (a write that finished at once has
+  // queued its handler), and an idle worker goes to block in the io_context at once: a spin
+  // would only take CPU from the threads that produce the I/O.
+  const bool io_in_flight = runtime_->driver().operations_pending();
+  if (io_in_flight) {
+    if (task* t = poll_io()) return t;
+  }
+  for (int round = 0; round < (io_in_flight ? 0 : spin_rounds); ++round) {
     answer_dump_request();  // nothing to list (the deque is empty here), but the dump waits
     // Not the other workers' run-next tasks yet: their owners switch to them within a few
     // hundred nanoseconds in the common case (taking them sooner halved a mutex convoy's speed).
@@ -323,6 +330,14 @@ task* worker::park_until_work() {
       runtime_->idle().cancel_wait();
       return nullptr;
     }
+    io_driver& driver = runtime_->driver();
+    if (driver.operations_pending() && driver.try_acquire()) {
+      drive_io(key);  // returns once it woke a task here, or something else changed
+      runtime_->idle().cancel_wait();
+      if (task* t = take_woken_by_io()) return t;
+      continue;
+    }
+    driver.ensure_driven();
     const std::int64_t fell_asleep = steady_nanoseconds();
     counters_.asleep_since_ns.store(fell_asleep, std::memory_order_relaxed);
     worker_counters::bump(counters_.sleeps);

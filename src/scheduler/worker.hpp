@@ -113,6 +113,10 @@ class worker {
   task* search_other_queues(bool include_run_next = false);
   task* take_run_next() noexcept;
   task* park_until_work();
+  // Driving the io_context while idle (worker_io.cpp; scheduler/io_driver.hpp says when).
+  task* poll_io();
+  void drive_io(std::uint32_t idle_key);
+  task* take_woken_by_io();
   void run(task* t);
   void after_switch(struct fiber_context* fc);
   void list_queued_for_dump(std::uint64_t epoch, task* taken);
@@ -138,6 +142,9 @@ class worker {
   std::uint64_t random_state_;  // steal victims; with a schedule seed, every random choice
   bool seeded_ = false;
   unsigned ticks_ = 0;
+  // While this worker runs io_context handlers: the tasks they wake go on its deque without a
+  // wake-up (it runs them itself next; it wakes others afterwards if it got more than one).
+  bool driving_io_ = false;
   worker_counters counters_;
   trace_buffer* trace_ = nullptr;
   const std::atomic<std::uint64_t>* dump_epoch_;  // the runtime's

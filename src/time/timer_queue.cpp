@@ -2,62 +2,16 @@
 #include "time/timer_queue.hpp"
 
 #include <boost/asio/post.hpp>
-#include <memory>
-#include <new>
 
 #include "testing/mock_clock_access.hpp"
 
 namespace grove::detail {
-namespace {
-
-// Serves the re-arm request's memory from the queue's own storage, so that posting it cannot
-// fail. Asio frees a posted handler's memory before invoking it, and at most one request is in
-// flight (rearm_posted_), so the storage is free whenever a request is posted; a request larger
-// than the storage, or a second one, would fall back to the heap.
-template <class T>
-struct request_allocator {
-  using value_type = T;
-  timer_queue::request_storage* storage;
-
-  explicit request_allocator(timer_queue::request_storage* s) noexcept : storage(s) {}
-  template <class U>
-  request_allocator(const request_allocator<U>& other) noexcept : storage(other.storage) {}
-
-  T* allocate(std::size_t n) {
-    if (sizeof(T) * n <= sizeof(storage->bytes) && alignof(T) <= alignof(std::max_align_t) &&
-        !storage->in_use.exchange(true, std::memory_order_acquire)) {
-      return reinterpret_cast<T*>(storage->bytes);
-    }
-    return std::allocator<T>().allocate(n);
-  }
-  void deallocate(T* p, std::size_t n) noexcept {
-    if (reinterpret_cast<std::byte*>(p) == storage->bytes) {
-      // release: the next allocate() (acquire) sees this request's memory as done with.
-      storage->in_use.store(false, std::memory_order_release);
-    } else {
-      std::allocator<T>().deallocate(p, n);
-    }
-  }
-  template <class U>
-  bool operator==(const request_allocator<U>& other) const noexcept {
-    return storage == other.storage;
-  }
-};
-
-}  // namespace
 
 void timer_queue::request_rearm_locked() noexcept {
   if (rearm_posted_) return;
   rearm_posted_ = true;
-  struct rearm_request {
-    using allocator_type = request_allocator<void>;
-    timer_queue* queue;
-    allocator_type get_allocator() const noexcept {
-      return allocator_type(&queue->request_storage_);
-    }
-    void operator()() const { queue->rearm(); }
-  };
-  boost::asio::post(io_, rearm_request{this});
+  // At most one request is in flight (rearm_posted_), so it always fits in the slot.
+  post_in_slot(io_, request_slot_, [this] { rearm(); });
 }
 
 void timer_queue::schedule_locked(timer_entry& e, clock::time_point when) noexcept {

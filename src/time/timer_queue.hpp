@@ -30,21 +30,16 @@
 #include <grove/runtime.hpp>
 #include <mutex>
 
+#include "support/request_slot.hpp"
+
 namespace grove::detail {
 
 class timer_queue {
  public:
-  // Storage for the one re-arm request that can be in flight (used by its handler allocator).
-  // It must outlive `io`: a request still queued when the runtime stops is destroyed by the
-  // io_context's destructor, after this queue.
-  struct request_storage {
-    alignas(std::max_align_t) std::byte bytes[256];
-    std::atomic<bool> in_use{false};
-  };
-
-  timer_queue(boost::asio::io_context& io, request_storage& storage,
+  // `slot` holds the one re-arm request that can be in flight; it outlives `io`.
+  timer_queue(boost::asio::io_context& io, request_slot& slot,
               const testing::mock_clock* virtual_clock)
-      : io_(io), clock_(virtual_clock), request_storage_(storage), timer_(io) {}
+      : io_(io), clock_(virtual_clock), request_slot_(slot), timer_(io) {}
   timer_queue(const timer_queue&) = delete;
   timer_queue& operator=(const timer_queue&) = delete;
 
@@ -78,7 +73,7 @@ class timer_queue {
   spin_lock lock_;
   entry_set entries_;          // guarded by lock_
   bool rearm_posted_ = false;  // guarded by lock_
-  request_storage& request_storage_;
+  request_slot& request_slot_;
   // io thread only:
   boost::asio::steady_timer timer_;
   clock::time_point armed_for_ = clock::time_point::max();  // real time

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 
 namespace grove::detail {
@@ -18,7 +19,8 @@ struct alignas(64) worker_counters {
   std::atomic<std::uint64_t> tasks_inlined{0};
   std::atomic<std::uint64_t> parks{0};
   std::atomic<std::uint64_t> sleeps{0};
-  // Time asleep in park_until_work, and when the current sleep began (0: awake), in
+  // Time asleep in park_until_work (on the eventcount, or blocked in the io_context with nothing
+  // to run), and when the current sleep began (0: awake), in
   // steady_clock nanoseconds; busy time is the worker's life minus the sleeps. Written by the
   // owner on the sleep path only (never per task).
   std::atomic<std::int64_t> asleep_ns{0};
@@ -29,6 +31,13 @@ struct alignas(64) worker_counters {
     counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
 };
+
+// The clock of asleep_ns and busy time.
+inline std::int64_t steady_nanoseconds() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 // Counters for work done by threads that are not workers (run() callers, foreign spawners).
 struct shared_counters {

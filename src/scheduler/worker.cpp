@@ -8,7 +8,8 @@
 //   3. its yield queue (FIFO: tasks that called checkpoint(); stealable too);
 //   4. the injection queue, then stealing from the other workers, starting at a random victim;
 //   5. a short spin over 4. with growing pauses, then, before sleeping on the eventcount, one
-//      more search that also takes other workers' run-next tasks (park_until_work).
+//      more search that also takes other workers' run-next tasks (park_until_work, in
+//      worker_idle.cpp, with what an idle worker does while I/O is in flight).
 // Running a task: a fresh task gets a pooled stack and a new fiber; a woken one resumes its
 // fiber. When the fiber switches back, the worker commits what it asked for (after_switch):
 // a park becomes visible to wakers only now, once its context is saved, so no other worker can
@@ -33,7 +34,6 @@ namespace {
 thread_local worker* this_thread_worker = nullptr;
 
 constexpr std::size_t free_task_capacity = 1024;
-constexpr int spin_rounds = 64;
 
 std::uint64_t next_random(std::uint64_t& state) noexcept {
   // xorshift64*: cheap and good enough to spread victims.
@@ -71,14 +71,6 @@ worker::~worker() {
     free_tasks_ = next;
   }
 }
-
-namespace {
-std::int64_t steady_nanoseconds() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
 
 worker_stats worker::stats() const noexcept {
   worker_stats s;
@@ -288,66 +280,6 @@ task* worker::search_other_queues(bool include_run_next) {
     }
   }
   return nullptr;
-}
-
-task* worker::park_until_work() {
-  // With I/O in flight, completions come before spinning (a write that finished at once has
-  // queued its handler), and an idle worker goes to block in the io_context at once: a spin
-  // would only take CPU from the threads that produce the I/O.
-  const bool io_in_flight = runtime_->driver().operations_pending();
-  if (io_in_flight) {
-    if (task* t = poll_io()) return t;
-  }
-  for (int round = 0; round < (io_in_flight ? 0 : spin_rounds); ++round) {
-    answer_dump_request();  // nothing to list (the deque is empty here), but the dump waits
-    // Not the other workers' run-next tasks yet: their owners switch to them within a few
-    // hundred nanoseconds in the common case (taking them sooner halved a mutex convoy's speed).
-    if (task* t = search_other_queues()) return t;
-    if (runtime_->stopping()) return nullptr;
-    // Growing pauses (1 to 16 per round): an idle worker that reads the others' queues on
-    // every pause keeps pulling their hot lines away from them (a mutex convoy on the other
-    // worker ran at half speed), and the later rounds of a spin rarely find anything anyway.
-    for (int i = 0; i < (1 << std::min(round / 8, 4)); ++i) spin_pause();
-  }
-  // Asleep from here on, for testing::wait_all_tasks_blocked and autojump (slow path only).
-  struct counted_idle {
-    quiescence& watch;
-    explicit counted_idle(quiescence& q) : watch(q) { watch.worker_idle(); }
-    ~counted_idle() { watch.worker_busy(); }
-  } idle{runtime_->quiescence_watch()};
-  for (;;) {
-    answer_dump_request();  // a dump wakes every sleeper for this
-    const event_count::key key = runtime_->idle().prepare_wait();
-    // Now run-next tasks too: one whose owner has been busy all through our spin (tens of
-    // microseconds) is better run here, and a sleeper must see every queued task.
-    if (task* t = search_other_queues(/*include_run_next=*/true)) {
-      runtime_->idle().cancel_wait();
-      // More may be waiting: let another sleeper look too.
-      runtime_->notify_work();
-      return t;
-    }
-    if (runtime_->stopping()) {
-      runtime_->idle().cancel_wait();
-      return nullptr;
-    }
-    io_driver& driver = runtime_->driver();
-    if (driver.operations_pending() && driver.try_acquire()) {
-      drive_io(key);  // returns once it woke a task here, or something else changed
-      runtime_->idle().cancel_wait();
-      if (task* t = take_woken_by_io()) return t;
-      continue;
-    }
-    driver.ensure_driven();
-    const std::int64_t fell_asleep = steady_nanoseconds();
-    counters_.asleep_since_ns.store(fell_asleep, std::memory_order_relaxed);
-    worker_counters::bump(counters_.sleeps);
-    runtime_->idle().commit_wait(key);
-    const std::int64_t woke = steady_nanoseconds();
-    counters_.asleep_since_ns.store(0, std::memory_order_relaxed);
-    counters_.asleep_ns.store(
-        counters_.asleep_ns.load(std::memory_order_relaxed) + (woke - fell_asleep),
-        std::memory_order_relaxed);
-  }
 }
 
 void worker::run(task* t) {

@@ -122,8 +122,11 @@ def main():
                  f"{grove_pipeline['seconds']:.3g} s | **{1 / speedup:.3f}** ({speedup:.0f}× faster) | ≥ 10× faster | "
                  f"{'yes' if speedup >= 10 else 'no'} |")
     bound = max(kernel["BM_generator_only"], kernel["BM_multiply_add_only"])
-    lines.append(f"| pipeline kernel, ns per element on one core, against its bound (the "
-                 f"generator alone: {kernel['BM_generator_only']:.3f}) | — | "
+    bound_name = ("the generator" if kernel["BM_generator_only"] >= kernel["BM_multiply_add_only"]
+                  else "the multiply-adds")
+    lines.append(f"| pipeline kernel, ns per element on one core, against its bound ({bound_name}; "
+                 f"the generator alone: {kernel['BM_generator_only']:.3f}, the multiply-adds alone: "
+                 f"{kernel['BM_multiply_add_only']:.3f}) | — | "
                  f"{kernel['BM_pipeline_kernel']:.3f} | {kernel['BM_pipeline_kernel'] / bound:.2f}"
                  f" of the bound | ≤ 1.5 | "
                  f"{'yes' if kernel['BM_pipeline_kernel'] <= 1.5 * bound else 'no'} |")

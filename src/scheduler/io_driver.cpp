@@ -13,7 +13,8 @@ void io_driver::interrupt(void* context) noexcept {
   try {
     post_in_slot(self->io_, self->interrupt_slot_, [] {});
   } catch (...) {
-    // The slot was taken, so an earlier interrupt is still queued: run_one() returns for it.
+    // Only the heap can fail, when the slot holds an earlier no-op still queued: the driver's
+    // run_one() returns for that one.
   }
 }
 
@@ -68,7 +69,9 @@ void io_driver::request_handover() noexcept {
 void io_driver::hand_over() noexcept {
   handover_requested_.store(false, std::memory_order_relaxed);
   std::uint32_t word = token_.load(std::memory_order_relaxed);
-  if (holder_of(word) != io_thread || !operations_pending()) return;
+  // Only to a worker asleep by now: one that found other work instead would leave the token
+  // free for a watch period (it asks again when it next sleeps).
+  if (holder_of(word) != io_thread || !workers_should_drive() || !idle_.has_waiters()) return;
   // release: the next holder sees everything this thread's handlers did.
   token_.store(with_holder(word, nobody), std::memory_order_release);
   // The worker that asked went to sleep meanwhile: wake one to take the token.
@@ -101,6 +104,8 @@ void io_driver::run_io_thread() {
 
 void io_driver::watch() {
   std::unique_lock guard(watch_mutex_);
+  // Given back before we got here: its wake found nobody waiting.
+  if (holder_of(token_.load(std::memory_order_acquire)) == io_thread) return;
   std::uint32_t last = token_.load(std::memory_order_acquire);
   int unchanged_looks = 0;
   for (;;) {

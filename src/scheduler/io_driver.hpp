@@ -44,14 +44,26 @@ class io_driver {
   void operation_started() noexcept { pending_.fetch_add(1, std::memory_order_relaxed); }
   void operation_finished() noexcept { pending_.fetch_sub(1, std::memory_order_relaxed); }
   bool operations_pending() const noexcept { return pending_.load(std::memory_order_relaxed) > 0; }
+  // Whether an idle worker should drive: operations in flight, and the io_context not stopped
+  // (a user may stop it; then workers sleep as they would without I/O).
+  bool workers_should_drive() const noexcept { return operations_pending() && !io_.stopped(); }
 
   // Worker side. try_acquire takes a free token; if the io thread holds it, asks it to hand it
-  // over (the next worker to look takes it) and returns false.
+  // over (to a worker asleep by then, which it wakes) and returns false.
   bool try_acquire() noexcept;
   // The worker leaves the io_context to run what it woke, and will be back.
   void release_briefly() noexcept;
   // The worker stops driving (nothing in flight, or shutdown): the io thread takes over now.
   void release_to_io_thread() noexcept;
+  // After a drive that woke nothing here: keep the token free for the next idle worker while
+  // workers should drive, or give it to the io thread.
+  void release_after_driving(bool stopping) noexcept {
+    if (!stopping && workers_should_drive()) {
+      release_briefly();
+    } else {
+      release_to_io_thread();
+    }
+  }
   // A worker going to sleep without driving: a token nobody holds goes to the io thread.
   void ensure_driven() noexcept;
 
@@ -90,7 +102,9 @@ class io_driver {
   std::condition_variable watch_wake_;
   std::atomic<bool> dozing_{false};
   bool stopping_ = false;  // guarded by watch_mutex_
-  // The no-op wake and the hand-over request: at most one of each in flight.
+  // The no-op wake and the hand-over request. At most one hand-over is in flight; a no-op may
+  // still be queued when the next one is posted (the driver left for another reason), and that
+  // one then takes the heap.
   request_slot interrupt_slot_;
   request_slot handover_slot_;
 };

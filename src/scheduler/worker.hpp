@@ -113,7 +113,7 @@ class worker {
   task* search_other_queues(bool include_run_next = false);
   task* take_run_next() noexcept;
   task* park_until_work();
-  // Driving the io_context while idle (worker_io.cpp; scheduler/io_driver.hpp says when).
+  // Driving the io_context while idle (worker_idle.cpp; scheduler/io_driver.hpp says when).
   task* poll_io();
   void drive_io(std::uint32_t idle_key);
   task* take_woken_by_io();

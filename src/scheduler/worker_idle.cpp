@@ -40,7 +40,7 @@ task* worker::park_until_work() {
   // With I/O in flight, completions come before spinning (a write that finished at once has
   // queued its handler), and an idle worker goes to block in the io_context at once: a spin
   // would only take CPU from the threads that produce the I/O.
-  const bool io_in_flight = runtime_->driver().operations_pending();
+  const bool io_in_flight = runtime_->driver().workers_should_drive();
   if (io_in_flight) {
     if (task* t = poll_io()) return t;
   }
@@ -58,8 +58,13 @@ task* worker::park_until_work() {
   // Asleep from here on, for testing::wait_all_tasks_blocked and autojump (slow path only).
   struct counted_idle {
     quiescence& watch;
+    bool counted = true;
     explicit counted_idle(quiescence& q) : watch(q) { watch.worker_idle(); }
-    ~counted_idle() { watch.worker_busy(); }
+    ~counted_idle() { end(); }
+    void end() noexcept {
+      if (counted) watch.worker_busy();
+      counted = false;
+    }
   } idle{runtime_->quiescence_watch()};
   for (;;) {
     answer_dump_request();  // a dump wakes every sleeper for this
@@ -77,14 +82,25 @@ task* worker::park_until_work() {
       return nullptr;
     }
     io_driver& driver = runtime_->driver();
-    if (driver.operations_pending() && driver.try_acquire()) {
+    if (driver.workers_should_drive() && driver.try_acquire()) {
       {
         asleep_while asleep(counters_);
         drive_io(key);  // returns once it woke a task here, or something else changed
       }
       runtime_->idle().cancel_wait();
-      if (task* t = take_woken_by_io()) return t;
-      continue;
+      if (looks_idle()) {
+        driver.release_after_driving(runtime_->stopping());
+        continue;
+      }
+      // Busy again before the token goes: once it is free, the io thread may take it and run
+      // the quiescence check, which must not count this worker idle with a task in hand.
+      idle.end();
+      driver.release_briefly();
+      task* t = take_woken_by_io();
+      // Work published meanwhile woke us (the epoch moved) while we take our own: pass the
+      // wake on, as a sleeper that finds work does.
+      if (runtime_->idle().changed_since(key)) runtime_->notify_work();
+      return t;
     }
     driver.ensure_driven();
     asleep_while asleep(counters_);
@@ -105,7 +121,7 @@ task* worker::poll_io() {
 // Called between prepare_wait (which returned idle_key) and the end of the wait, holding the
 // token: blocks in the io_context until a handler wakes a task here, or work is published
 // elsewhere (the eventcount's epoch moves; a notify that finds only this waiter interrupts the
-// blocking call), or nothing is in flight any more. Returns with the token released.
+// blocking call), or nothing is in flight any more. The caller releases the token.
 void worker::drive_io(std::uint32_t idle_key) {
   io_driver& driver = runtime_->driver();
   event_count& idle = runtime_->idle();
@@ -113,16 +129,11 @@ void worker::drive_io(std::uint32_t idle_key) {
   driving_io_ = true;
   idle.driver_waits();
   while (looks_idle() && !idle.changed_since(idle_key) && !runtime_->stopping() &&
-         driver.operations_pending() && !io.stopped()) {
+         driver.workers_should_drive()) {
     io.run_one();
   }
   idle.driver_stops_waiting();
   driving_io_ = false;
-  if (!looks_idle() || (!runtime_->stopping() && driver.operations_pending())) {
-    driver.release_briefly();
-  } else {
-    driver.release_to_io_thread();
-  }
 }
 
 task* worker::take_woken_by_io() {

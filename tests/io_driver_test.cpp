@@ -37,6 +37,16 @@ std::string where_handlers_run(asio::io_context& io) {
   return ran_on;
 }
 
+// Posts until a worker runs the handlers (the io thread hands the io_context over once a worker
+// asks; a few rounds at most) and returns the last thread name seen.
+std::string wait_for_a_driving_worker(asio::io_context& io) {
+  std::string ran_on = where_handlers_run(io);
+  for (int round = 0; round < 1000 && ran_on.rfind("grove-w", 0) != 0; ++round) {
+    ran_on = where_handlers_run(io);
+  }
+  return ran_on;
+}
+
 }  // namespace
 
 TEST_CASE("with a use_fiber operation in flight, an idle worker runs the io_context") {
@@ -47,12 +57,7 @@ TEST_CASE("with a use_fiber operation in flight, an idle worker runs the io_cont
       n.start_soon(
           [&] { CHECK_THROWS_AS(forever.async_wait(grove::use_fiber), grove::cancelled); });
       wait_until_parked(asio_wait);
-      // The io thread hands the io_context over once a worker asks; a few rounds at most.
-      std::string ran_on = where_handlers_run(rt.io_context());
-      for (int round = 0; round < 1000 && ran_on.rfind("grove-w", 0) != 0; ++round) {
-        ran_on = where_handlers_run(rt.io_context());
-      }
-      CHECK(ran_on.rfind("grove-w", 0) == 0);
+      CHECK(wait_for_a_driving_worker(rt.io_context()).rfind("grove-w", 0) == 0);
       n.cancel_scope().cancel();
     });
   });
@@ -146,11 +151,9 @@ TEST_CASE("a runtime whose io_context a worker drives shuts down") {
         n.start_soon(
             [&] { CHECK_THROWS_AS(timer.async_wait(grove::use_fiber), grove::cancelled); });
         wait_until_parked(asio_wait);
-        std::string ran_on = where_handlers_run(rt.io_context());
-        for (int round = 0; round < 1000 && ran_on.rfind("grove-w", 0) != 0; ++round) {
-          ran_on = where_handlers_run(rt.io_context());
+        if (wait_for_a_driving_worker(rt.io_context()).rfind("grove-w", 0) == 0) {
+          ++driven_by_a_worker;
         }
-        if (ran_on.rfind("grove-w", 0) == 0) ++driven_by_a_worker;
         n.cancel_scope().cancel();
       });
     });

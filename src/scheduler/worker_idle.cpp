@@ -100,7 +100,9 @@ task* worker::park_until_work() {
       // Work published meanwhile woke us (the epoch moved) while we take our own: pass the
       // wake on, as a sleeper that finds work does.
       if (runtime_->idle().changed_since(key)) runtime_->notify_work();
-      return t;
+      if (t != nullptr) return t;
+      // A thief took it first: idle again (null would stop this worker).
+      return park_until_work();
     }
     driver.ensure_driven();
     asleep_while asleep(counters_);

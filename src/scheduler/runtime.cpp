@@ -81,6 +81,9 @@ runtime_core::runtime_core(runtime_options options)
 }
 
 runtime_core::~runtime_core() {
+  // acquire: pairs with the release in schedule(); the count's increment came before the push
+  // that made the last task runnable, so a call still in flight is seen here.
+  while (foreign_schedules_.load(std::memory_order_acquire) != 0) spin_pause();
   {
     std::lock_guard guard(services_mutex_);
     observers_.clear();
@@ -140,8 +143,12 @@ void runtime_core::schedule(task* t) {
   if (here != nullptr && &here->runtime() == this) {
     here->push_local(t);
   } else {
+    // The task may run to completion, and its run() caller destroy the runtime, as soon as it
+    // is pushed: the destructor waits until no such call is still between push and notify.
+    foreign_schedules_.fetch_add(1, std::memory_order_relaxed);
     injection_.push(t);
     notify_work();
+    foreign_schedules_.fetch_sub(1, std::memory_order_release);
   }
 }
 

@@ -121,6 +121,7 @@ class runtime_core {
   event_count idle_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> runs_in_progress_{0};
+  std::atomic<int> foreign_schedules_{0};  // schedule() calls from other threads in flight
   shared_counters external_;
   std::unique_ptr<trace_recorder> tracer_;  // before workers_: they record into it
   std::vector<std::unique_ptr<worker>> workers_;

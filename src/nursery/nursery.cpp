@@ -77,7 +77,7 @@ void run_inline(task* child, task* self, fiber_context* fc, worker& here) {
 // record that is not a fresh child of `n` (it goes back untouched: never bury the parent under
 // unrelated work), when the deque is empty, or when the stack is getting short.
 void run_own_children_inline(nursery_core& n, task* self) {
-  while (n.live_children() != 0) {
+  while (n.owner_live_children() != 0) {
     worker* here = worker::current();
     if (here == nullptr || &here->runtime() != n.runtime) return;
     // A schedule seed sometimes (1 in 8) leaves the children to the scheduler, which picks
@@ -112,9 +112,9 @@ bool publish_join_waiter(void* context) {
 void join(nursery_core& n, task* self) {
   for (;;) {
     run_own_children_inline(n, self);
-    // acquire (in live_children): pairs with the children's acq_rel decrements; their effects
+    // acquire (in owner_live_children): pairs with the children's acq_rel decrements; their effects
     // (errors, saw_cancelled, results written by the children) are visible once we see 0.
-    if (n.live_children() == 0) return;
+    if (n.owner_live_children() == 0) return;
     n.fold_owner_counts();
     waiter w;
     n.join_waiter = &w;
@@ -167,14 +167,43 @@ void nursery_core::record_error(std::exception_ptr error) noexcept {
   cancel_node_now(node());
 }
 
+// The fold moves the owner's counts into `live` inside a sequence lock (`folds` odd meanwhile),
+// the writer half of the pattern in H.-J. Boehm, "Can seqlocks get along with programming
+// language memory models?" (MSPC 2012): a reader that overlaps a fold tries again.
 void nursery_core::fold_owner_counts() noexcept {
   const std::int64_t own = owner_spawned.load(std::memory_order_relaxed) -
                            owner_inline_finished.load(std::memory_order_relaxed);
+  if (own == 0) return;  // nothing to move; the sum is already right
+  const std::uint64_t sequence = folds.load(std::memory_order_relaxed);
+  folds.store(sequence + 1, std::memory_order_relaxed);
+  // release fence: a reader that sees any write below also sees `folds` odd.
+  std::atomic_thread_fence(std::memory_order_release);
   owner_spawned.store(0, std::memory_order_relaxed);
   owner_inline_finished.store(0, std::memory_order_relaxed);
   if (own != 0) {
     // acq_rel: ordered with the children's decrements like the CAS that follows.
     live.fetch_add(static_cast<std::uint64_t>(own) * one_child, std::memory_order_acq_rel);
+  }
+  folds.store(sequence + 2, std::memory_order_release);
+}
+
+// Between folds, each child's spawn adds to `live` or owner_spawned and its end takes from `live`
+// or adds to owner_inline_finished, and every spawn happens before its child's end (through the
+// run queue, or in the owner's program order). Reading owner_inline_finished, then `live`, then
+// owner_spawned, each with acquire, a read that sees an end is followed by one that sees its
+// spawn, so no child is counted finished without being counted spawned. The sum can only
+// overcount, by children that were live at some moment of the call.
+std::size_t nursery_core::live_children() const noexcept {
+  for (;;) {
+    const std::uint64_t sequence = folds.load(std::memory_order_acquire);
+    const std::int64_t ended_inline = owner_inline_finished.load(std::memory_order_acquire);
+    const std::int64_t others = count_in(live.load(std::memory_order_acquire));
+    const std::int64_t spawned = owner_spawned.load(std::memory_order_acquire);
+    // acquire fence: the reads above happen before the check of `folds` below.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if ((sequence & 1) == 0 && folds.load(std::memory_order_relaxed) == sequence) {
+      return clamp(others + spawned - ended_inline);
+    }
   }
 }
 

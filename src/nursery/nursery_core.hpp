@@ -4,7 +4,8 @@
 // inline at its join, takes no atomic read-modify-write (a locked instruction costs ~8 ns, a
 // sixth of a fork-join task):
 //   - owner_spawned / owner_inline_finished: children the owner spawned / ran inline to their end.
-//     Only the owner writes them (relaxed load + store, no RMW); a dump reads them racily.
+//     Only the owner writes them (load + store, no RMW). Other threads (child_count(), a dump)
+//     read all three in the order and under the sequence lock that live_children() describes.
 //   - live: one atomic word, 2 × (children spawned by other tasks − children that finished other
 //     than inline on the owner), plus bit 0, set while the owner parks to join. It may go below
 //     zero (two's complement; bit 0 is never borrowed from, as every step is ±2) until the owner
@@ -58,23 +59,30 @@ struct nursery_core {
   static std::int64_t count_in(std::uint64_t word) noexcept {
     return static_cast<std::int64_t>(word) >> 1;
   }
-  // Unfinished children: exact when the owner asks, a snapshot for anyone else.
-  std::size_t live_children() const noexcept {
-    const std::int64_t n = count_in(live.load(std::memory_order_acquire)) +
-                           owner_spawned.load(std::memory_order_relaxed) -
-                           owner_inline_finished.load(std::memory_order_relaxed);
-    return n > 0 ? static_cast<std::size_t>(n) : 0;
+  // Unfinished children, exact; only the owner calls this (its own fields are stable then).
+  std::size_t owner_live_children() const noexcept {
+    return clamp(count_in(live.load(std::memory_order_acquire)) +
+                 owner_spawned.load(std::memory_order_relaxed) -
+                 owner_inline_finished.load(std::memory_order_relaxed));
   }
-  // The owner's own counts (see the header); only the owner calls these.
+  // Unfinished children as seen from any thread (child_count(), dumps): never fewer than the
+  // children unfinished throughout the call, so a child asking counts at least itself.
+  std::size_t live_children() const noexcept;
+  // The owner's own counts (see the header); only the owner calls these. release: a reader that
+  // sees a child's inline finish also sees the spawn that preceded it (see live_children()).
   static void bump(std::atomic<std::int64_t>& owner_count) noexcept {
-    owner_count.store(owner_count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    owner_count.store(owner_count.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   }
   void fold_owner_counts() noexcept;
+  static std::size_t clamp(std::int64_t count) noexcept {
+    return count > 0 ? static_cast<std::size_t>(count) : 0;
+  }
 
   grove::cancel_scope scope;
   std::atomic<std::uint64_t> live{0};  // 2 × (other-spawned − finished not inline) | waiting
   std::atomic<std::int64_t> owner_spawned{0};
   std::atomic<std::int64_t> owner_inline_finished{0};
+  std::atomic<std::uint64_t> folds{0};     // odd while the owner folds its counts into `live`
   waiter* join_waiter = nullptr;           // published by the owner's CAS on `live`
   std::atomic<bool> saw_cancelled{false};  // some child raised `cancelled`
   spin_lock lock;                          // guards the listed children and errors

@@ -25,6 +25,7 @@ constexpr int task_count = 100'000;
 
 struct outcome {
   double release_to_join_ms;  // set()/cancel()/notify_all() -> every task joined
+  double release_call_ms;     // inside set()/cancel() itself (the wait list or cancel-tree walk)
   double all_parked_ms;       // spawn of the first task -> every task parked
   double peak_rss_mib;        // VmHWM of the child
   double base_rss_mib;        // RSS before the runtime was built
@@ -64,6 +65,7 @@ outcome grove_park_and_release(unsigned workers, Park park, Release release) {
         o.all_parked_ms = bench::ns_since(start) / 1e6 - 20;
         released = steady::now();
         release(n);
+        o.release_call_ms = bench::ns_since(released) / 1e6;
       });
       o.release_to_join_ms = bench::ns_since(released) / 1e6;
     });
@@ -113,6 +115,7 @@ outcome boost_fiber_cv(bool pooled) {
         go = true;
       }
       cv.notify_all();
+      o.release_call_ms = bench::ns_since(released) / 1e6;
       for (auto& f : fibers) f.join();
       o.release_to_join_ms = bench::ns_since(released) / 1e6;
       fibers.clear();
@@ -126,6 +129,7 @@ outcome boost_fiber_cv(bool pooled) {
         go = true;
       }
       cv.notify_all();
+      o.release_call_ms = bench::ns_since(released) / 1e6;
       for (auto& f : fibers) f.join();
       o.release_to_join_ms = bench::ns_since(released) / 1e6;
     }
@@ -144,6 +148,7 @@ void measure(benchmark::State& state, F&& child) {
     }
     state.SetIterationTime(r->release_to_join_ms / 1e3);
     state.counters["release_to_join_ms"] = r->release_to_join_ms;
+    state.counters["release_call_ms"] = r->release_call_ms;
     state.counters["all_parked_ms"] = r->all_parked_ms;
     state.counters["peak_rss_MiB"] = r->peak_rss_mib;
     state.counters["KiB_per_task"] = (r->peak_rss_mib - r->base_rss_mib) * 1024.0 / task_count;

@@ -180,10 +180,8 @@ void nursery_core::fold_owner_counts() noexcept {
   std::atomic_thread_fence(std::memory_order_release);
   owner_spawned.store(0, std::memory_order_relaxed);
   owner_inline_finished.store(0, std::memory_order_relaxed);
-  if (own != 0) {
-    // acq_rel: ordered with the children's decrements like the CAS that follows.
-    live.fetch_add(static_cast<std::uint64_t>(own) * one_child, std::memory_order_acq_rel);
-  }
+  // acq_rel: ordered with the children's decrements like the CAS that follows.
+  live.fetch_add(static_cast<std::uint64_t>(own) * one_child, std::memory_order_acq_rel);
   folds.store(sequence + 2, std::memory_order_release);
 }
 

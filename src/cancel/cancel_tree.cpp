@@ -163,8 +163,9 @@ struct deferred_wakes {
 // Caller holds node.lock.
 void deliver_locked(cancel_node& node, deferred_wakes& deferred) noexcept {
   for (task* t = node.first_parked; t != nullptr; t = t->next_parked) {
-    waiter* w = t->current_waiter;
-    if (w == nullptr || !w->transition_to_cancelled()) continue;
+    // The decision is a word of the record (task.hpp, decide_wait): the walk reads and writes
+    // parked tasks' records only, never their stacks.
+    if (t->current_waiter == nullptr || !decide_wait(*t, wait_outcome::cancelled)) continue;
     if (t->cancel_forward != nullptr) {
       deferred.add(t->cancel_forward);
     } else {

@@ -11,7 +11,7 @@
 //
 // Hand-off protocol (sender -> receiver, receiver <- blocked sender, buffer place -> blocked
 // sender), always under core.lock:
-//   1. decide the longest waiter with transition_to_signalled() and unlink it (take_first_live);
+//   1. decide the longest waiter with decide_signalled() and unlink it (take_first_live);
 //      if that fails, its cancellation decided first: it takes nothing and gives nothing (its
 //      value, if a sender, stays with it), so move on to the next waiter;
 //   2. move the value (the waiter cannot run yet: only the wake below resumes it);
@@ -99,7 +99,7 @@ void channel_send(channel_core* handle, void* value) {
   std::unique_lock guard(core.lock);
   if (try_send_locked(core, value)) return;
   waiter w;
-  w.owner = self;
+  begin_wait(w, self);
   w.slot = value;
   core.blocked_senders.push_back(w);
   park_or_throw(w, guard, "grove::sender::send");
@@ -125,7 +125,7 @@ bool channel_receive(channel_core* handle, void* result) {
       break;
   }
   waiter w;
-  w.owner = self;
+  begin_wait(w, self);
   w.slot = result;
   core.blocked_receivers.push_back(w);
   park_or_throw(w, guard, "grove::receiver::receive");

@@ -59,8 +59,7 @@ void run_start(nursery_core& n, task_header* header, start_handshake& handshake)
   start_wait wait;
   wait.gate = gate;
   wait.child = t;
-  wait.first_park.owner = self;
-  wait.second_park.owner = self;
+  begin_wait(wait.first_park, self);
   wait.forwarder = {forward_start_cancellation, &wait, self, nullptr};
   handshake.state = &wait;
   t->pending_start = &wait;
@@ -81,6 +80,7 @@ void run_start(nursery_core& n, task_header* header, start_handshake& handshake)
       // canceller may have forwarded it already), and we wait for its answer, which is usually
       // its `cancelled`, rethrown below.
       forward_locked(wait);
+      begin_wait(wait.second_park, self);  // under wait.lock, where the task finds it
       wait.caller = &wait.second_park;
       park(wait.second_park, guard, {.cancellable = false, .what = "grove::nursery::start"});
       guard.lock();

@@ -62,7 +62,7 @@ void capacity_limiter::acquire() {
     return;
   }
   detail::waiter w;
-  w.owner = self;
+  detail::begin_wait(w, self);
   waiters_.push_back(w);
   self->waiting_for_holder.store(holders_.empty() ? 0 : holders_.front(),
                                  std::memory_order_relaxed);

@@ -24,7 +24,7 @@ void condition_variable::wait(std::unique_lock<mutex>& lock) {
   if (detail::task_cancel_requested(self)) throw cancelled{};
 
   detail::waiter w;
-  w.owner = self;
+  detail::begin_wait(w, self);
   std::unique_lock guard(lock_);
   waiters_.push_back(w);
   m->unlock_as(self);

@@ -23,7 +23,7 @@ void event::wait() {
   // Re-checked under lock_: a set() either ran before (we see the flag) or will find us queued.
   if (set_.load(std::memory_order_relaxed)) return;
   detail::waiter w;
-  w.owner = self;
+  detail::begin_wait(w, self);
   waiters_.push_back(w);
   detail::park_or_throw(w, guard, "grove::event::wait");
 }

@@ -1,6 +1,6 @@
 // foreign_completion: a park woken by a thread that is not a grove worker (see the header).
 //
-// Two waiters, because a waiter is decided once: `first_` is the cancellable park; when the
+// Two waiters, because a wait is decided once: `first_` is the cancellable park; when the
 // task's cancellation decides it, a wait that must still see the completion (use_fiber: the
 // Asio handler always runs) parks again, uncancellably, on `after_cancel_`. complete() signals
 // whichever waiter is current under lock_, and every wait takes lock_ once more after it is
@@ -18,6 +18,7 @@ foreign_completion::foreign_completion(const char* what) : what_(what) {
 
 bool foreign_completion::park_until_complete(waiter& w, bool cancellable) {
   std::unique_lock guard(lock_, std::adopt_lock);
+  begin_wait(w, current_task());  // under lock_, where complete() finds it
   current_ = &w;
   const wait_outcome outcome = park(w, guard, {.cancellable = cancellable, .what = what_});
   guard.lock();

@@ -116,7 +116,7 @@ void mutex::lock_as(detail::task* self, bool cancellable) {
     }
   }
   detail::waiter w;
-  w.owner = self;
+  detail::begin_wait(w, self);
   waiters_.push_back(w);
   if (may_spin && spin_in_queue(w, guard)) {
     ++self->held_locks;
@@ -153,12 +153,12 @@ bool mutex::spin_in_queue(detail::waiter& w, std::unique_lock<detail::spin_lock>
   guard.unlock();
   for (unsigned i = 0; i < spin_limit; ++i) {
     detail::spin_pause();
-    if (w.outcome.load(std::memory_order_relaxed) != detail::wait_outcome::pending) break;
+    if (detail::wait_decision_of(*w.owner) != detail::wait_outcome::pending) break;
   }
   // The unlocker decides, hands over and wakes under lock_: once we hold it again, it has let
   // go of `w` (on this stack) and of this task, and its decision is visible (acquire).
   guard.lock();
-  if (w.outcome.load(std::memory_order_relaxed) == detail::wait_outcome::pending) return false;
+  if (detail::wait_decision_of(*w.owner) == detail::wait_outcome::pending) return false;
   guard.unlock();
   return true;
 }

@@ -68,7 +68,7 @@ void semaphore::acquire() {
     }
   }
   detail::waiter w;
-  w.owner = self;
+  detail::begin_wait(w, self);
   waiters_.push_back(w);
   detail::park_or_throw(w, guard, "grove::semaphore::acquire");
   // Signalled: release() handed its token to us.

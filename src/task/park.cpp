@@ -36,7 +36,6 @@ void switch_out_parked(task* self) {
 void enter_parking(task* self, waiter& w, const char* what) {
   // A parked task must be findable by dump_task_tree.
   make_visible_in_nursery(self);
-  w.owner = self;
   self->current_waiter = &w;
   self->parked_on.store(what, std::memory_order_relaxed);
   transition_to_parking(*self);
@@ -51,6 +50,7 @@ void leave_parking(task* self) {
 
 wait_outcome park_unless_done(waiter& w, const char* what, bool (*publish)(void*), void* context) {
   task* self = current_task();
+  begin_wait(w, self);  // findable only once publish() succeeds
   enter_parking(self, w, what);
   if (!publish(context)) {
     abandon_parking(*self);
@@ -59,7 +59,7 @@ wait_outcome park_unless_done(waiter& w, const char* what, bool (*publish)(void*
   }
   switch_out_parked(self);
   leave_parking(self);
-  return w.outcome.load(std::memory_order_acquire);
+  return wait_decision_of(*self);
 }
 
 wait_outcome park(waiter& w, std::unique_lock<spin_lock>& guard, park_options options) {
@@ -68,7 +68,7 @@ wait_outcome park(waiter& w, std::unique_lock<spin_lock>& guard, park_options op
 
   // Step 2.
   if (options.cancellable && !register_parked(self)) {
-    if (w.transition_to_cancelled()) {
+    if (decide_wait(*self, wait_outcome::cancelled)) {
       // Nobody else can have seen the decision: no waker will touch the task.
       unregister_parked(self);
       abandon_parking(*self);
@@ -87,7 +87,7 @@ wait_outcome park(waiter& w, std::unique_lock<spin_lock>& guard, park_options op
   // Step 4. We may be on another thread now (switch_out_parked re-established the task).
   if (options.cancellable) unregister_parked(self);
   leave_parking(self);
-  const wait_outcome outcome = w.outcome.load(std::memory_order_acquire);
+  const wait_outcome outcome = wait_decision_of(*self);
   if (outcome == wait_outcome::cancelled) {
     // Always under the guard: a waker holding it may still be looking at this waiter (it lost
     // the decision to the canceller); taking the guard waits for it to let go before the waiter,
@@ -118,7 +118,7 @@ void wake(task* t, bool to_run_next) noexcept {
 
 bool signal(waiter& w) noexcept {
   task* owner = w.owner;
-  if (!w.transition_to_signalled()) return false;
+  if (!decide_signalled(w)) return false;
   wake(owner);
   return true;
 }
@@ -127,7 +127,7 @@ bool signal(waiter& w) noexcept {
 // remove under the same lock, so no waker writes to a waiter whose owner may be leaving.
 waiter* take_first_live(wait_list& list) noexcept {
   for (waiter* w = list.front(); w != nullptr; w = w->next) {
-    if (w->transition_to_signalled()) {
+    if (decide_signalled(*w)) {
       list.remove(*w);
       return w;
     }
@@ -146,7 +146,7 @@ void signal_all(wait_list& list) noexcept {
   waiter* w = list.front();
   while (w != nullptr) {
     waiter* next = w->next;  // read first: once woken, w's owner may destroy it
-    if (w->transition_to_signalled()) {
+    if (decide_signalled(*w)) {
       task* owner = w->owner;
       list.remove(*w);
       wake(owner);

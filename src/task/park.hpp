@@ -1,12 +1,13 @@
 // THE parking primitive. Every blocking operation in grove (joining a nursery, start(), sleep,
 // event, mutex, semaphore, channel, Asio completions) suspends through park(), and every wake-up
-// goes through a waiter's outcome: whoever moves it from `pending` decides the park, exactly
+// goes through the decision of a wait: whoever moves it from `pending` decides the park, exactly
 // once. A resource hand-off (signal) and a cancellation therefore race in exactly one place,
-// the compare-exchange on waiter::outcome; the loser does nothing.
+// the compare-exchange of decide_wait (task.hpp) on the owner's decision word; the loser does
+// nothing. A waiter is bound to its task's next wait with begin_wait before it is findable.
 //
 // Protocol of one park (the caller holds `guard`, the lock of the structure in which the waiter
 // is findable, e.g. an event's wait list):
-//   1. task.state = parking; the waiter records its owner.
+//   1. task.state = parking (the waiter was bound to the task with begin_wait).
 //   2. A cancellable park registers the task in its innermost cancel node (cancel_tree.cpp) and
 //      re-checks the scope chain; if already cancelled it decides `cancelled` itself and returns
 //      without switching.
@@ -15,7 +16,7 @@
 //   4. Resumed: the task leaves the cancel node; if cancelled, it leaves the wait list under
 //      guard. The outcome is returned.
 // Waking (wake()) is idempotent and callable from any thread; it is only ever called by the
-// thread that decided a waiter's outcome, so a wake never leaks into a later park.
+// thread that decided a wait, so a wake never leaks into a later park.
 #pragma once
 
 #include <grove/detail/spin_lock.hpp>

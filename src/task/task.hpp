@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <exception>
 #include <grove/detail/cancel_node.hpp>
+#include <grove/detail/wait_list.hpp>
 #include <grove/nursery.hpp>
 #include <memory>
 
@@ -14,7 +15,6 @@ namespace grove::detail {
 
 class runtime_core;
 struct fiber_context;
-struct waiter;
 struct root_wait;
 struct start_wait;
 struct cancel_forwarder;
@@ -28,12 +28,15 @@ struct cancel_forwarder;
 //   parked  -> ready                     a waker; it then schedules the task
 //   ready   -> running                   the worker that resumes it
 //   running -> ready                     the task yields (checkpoint)
-// Exactly one waker wins each park (the one that decided the waiter's outcome), so a wake is
+// Exactly one waker wins each park (the one that decided the wait: decide_wait), so a wake is
 // never lost and never applied to a later park.
 enum class run_state : std::uint8_t { fresh, running, parking, woken_while_parking, parked, ready };
 
 struct task : task_header {
   std::atomic<run_state> state{run_state::fresh};
+  // The decision of the task's current wait (decide_wait): beside `state`, in what was padding,
+  // so that deciding and waking a parked task touch one cache line of its record.
+  std::atomic<wait_outcome> wait_decision{wait_outcome::pending};
   runtime_core* runtime = nullptr;
   // The fiber it runs on; null while fresh. For an inline child: its parent's fiber.
   fiber_context* fiber = nullptr;
@@ -165,6 +168,34 @@ inline void abandon_parking(task& t) noexcept {
     }
   }
 }
+// ---- the decision of a wait (park.hpp) ----
+// A task waits on one waiter at a time, so the decision of that wait is a word of the task.
+// begin_wait resets it, by the task itself, before the waiter becomes findable (under the lock
+// of the structure it is queued in, or before the publishing RMW of park_unless_done): every
+// decider finds the waiter through that synchronisation, so it sees `pending` and never a
+// previous wait's decision. No decider of a previous wait is left to race the reset: each one
+// decided (or lost) before the task resumed, and the task re-takes the structure's lock (the
+// cancel node's, to unregister) after resuming, which waits for a loser to let go.
+inline void begin_wait(waiter& w, task* self) noexcept {
+  w.owner = self;
+  self->wait_decision.store(wait_outcome::pending, std::memory_order_relaxed);
+}
+// pending -> `to`, exactly once per wait; false if the wait was decided already. acq_rel: the
+// winner's writes before the decision (a handed-over value) are visible to the owner, which
+// reads the decision with acquire after resuming.
+[[nodiscard]] inline bool decide_wait(task& t, wait_outcome to) noexcept {
+  wait_outcome expected = wait_outcome::pending;
+  return t.wait_decision.compare_exchange_strong(expected, to, std::memory_order_acq_rel,
+                                                 std::memory_order_acquire);
+}
+[[nodiscard]] inline bool decide_signalled(waiter& w) noexcept {
+  return decide_wait(*w.owner, wait_outcome::signalled);
+}
+// The decision as the owner reads it: acquire, pairing with decide_wait.
+inline wait_outcome wait_decision_of(const task& t) noexcept {
+  return t.wait_decision.load(std::memory_order_acquire);
+}
+
 // Whether the task has not started yet (read by its owner's worker when choosing inline work).
 inline bool is_fresh(const task& t) noexcept {
   return t.state.load(std::memory_order_relaxed) == run_state::fresh;

@@ -91,7 +91,7 @@ void quiescence::on_quiet(const boost::system::error_code& error) {
     while (w != nullptr) {
       waiter* next = w->next;  // read first: once woken, w's owner may destroy it
       if (*static_cast<const clock::duration*>(w->slot) <= quiet_for &&
-          w->transition_to_signalled()) {
+          decide_signalled(*w)) {
         task* owner = w->owner;
         waiters_.remove(*w);
         wake(owner);
@@ -118,7 +118,7 @@ void quiescence::on_quiet(const boost::system::error_code& error) {
 void quiescence::wait(clock::duration cushion) {
   task* self = current_task();
   waiter w;
-  w.owner = self;
+  begin_wait(w, self);
   w.slot = &cushion;
   std::unique_lock guard(lock_);
   waiters_.push_back(w);

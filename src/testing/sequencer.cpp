@@ -32,7 +32,7 @@ sequencer::guard sequencer::operator()(std::size_t position) {
   claimed_[position] = true;
   if (next_ == position) return guard(this, position);
   detail::waiter w;
-  w.owner = self;
+  detail::begin_wait(w, self);
   w.slot = &position;
   waiters_.push_back(w);
   if (detail::park(w, lock, {.cancellable = true, .what = "grove::testing::sequencer"}) ==
@@ -52,7 +52,7 @@ void sequencer::finish(std::size_t position) noexcept {
   std::lock_guard lock(lock_);
   next_ = position + 1;
   for (detail::waiter* w = waiters_.front(); w != nullptr; w = w->next) {
-    if (*static_cast<const std::size_t*>(w->slot) == next_ && w->transition_to_signalled()) {
+    if (*static_cast<const std::size_t*>(w->slot) == next_ && detail::decide_signalled(*w)) {
       detail::task* owner = w->owner;
       waiters_.remove(*w);
       detail::wake(owner);

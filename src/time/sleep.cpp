@@ -36,7 +36,7 @@ void sleep_until(clock::time_point deadline) {
   {
     detail::timer_queue& timers = self->runtime->timers();
     detail::waiter w;
-    w.owner = self;
+    detail::begin_wait(w, self);
     detail::timer_entry queued;
     queued.context = &w;
     queued.fire_under_lock = true;

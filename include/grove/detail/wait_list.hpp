@@ -3,7 +3,6 @@
 // synchronisation classes of <grove/sync.hpp> and the channel core keep a wait_list inline.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 
 namespace grove::detail {
@@ -13,27 +12,18 @@ class wait_list;
 
 enum class wait_outcome : std::uint8_t { pending, signalled, cancelled };
 
+// One wait of a task: its links in the structure it waits in. The wait's decision is not here
+// but in the owner's task record (a task waits on one waiter at a time): a canceller that walks
+// 100 000 parked tasks then touches their records, which lie close together, and not one stack
+// page per task (src/task/task.hpp, decide_wait).
 struct waiter {
   task* owner = nullptr;
-  std::atomic<wait_outcome> outcome{wait_outcome::pending};
   // wait_list links; guarded by the lock that guards the list.
   waiter* previous = nullptr;
   waiter* next = nullptr;
   wait_list* list = nullptr;  // non-null while linked
   // Hand-off payload for primitives that pass a value or a token to the waiter.
   void* slot = nullptr;
-
-  // acq_rel: the winner's writes before the decision (a handed-over value) are visible to the
-  // owner, which reads the outcome with acquire after resuming.
-  [[nodiscard]] bool transition_to_signalled() noexcept { return decide(wait_outcome::signalled); }
-  [[nodiscard]] bool transition_to_cancelled() noexcept { return decide(wait_outcome::cancelled); }
-
- private:
-  bool decide(wait_outcome to) noexcept {
-    wait_outcome expected = wait_outcome::pending;
-    return outcome.compare_exchange_strong(expected, to, std::memory_order_acq_rel,
-                                           std::memory_order_acquire);
-  }
 };
 
 // An intrusive FIFO of waiters. Not synchronised: the owning primitive guards it.

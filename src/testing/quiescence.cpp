@@ -90,8 +90,7 @@ void quiescence::on_quiet(const boost::system::error_code& error) {
     waiter* w = waiters_.front();
     while (w != nullptr) {
       waiter* next = w->next;  // read first: once woken, w's owner may destroy it
-      if (*static_cast<const clock::duration*>(w->slot) <= quiet_for &&
-          decide_signalled(*w)) {
+      if (*static_cast<const clock::duration*>(w->slot) <= quiet_for && decide_signalled(*w)) {
         task* owner = w->owner;
         waiters_.remove(*w);
         wake(owner);

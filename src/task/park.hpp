@@ -60,7 +60,9 @@ bool signal(waiter& w) noexcept;
 waiter* take_first_live(wait_list& list) noexcept;
 // take_first_live + wake; false if no live waiter. The caller holds the list's lock.
 bool signal_first(wait_list& list) noexcept;
-// Wakes every live waiter of `list`. The caller holds the list's lock.
+// Wakes every live waiter of `list` and empties it, without writing to the waiters it wins;
+// those whose cancellation won are linked back, for their owners to unlink under the lock.
+// The caller holds the list's lock.
 void signal_all(wait_list& list) noexcept;
 
 // Suspends the current task and puts it at the back of its worker's run queue.

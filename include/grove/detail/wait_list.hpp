@@ -61,6 +61,14 @@ class wait_list {
     return w;
   }
   bool empty() const noexcept { return head_ == nullptr; }
+  // Empties the list and returns its former chain, linked through `next`. The waiters keep
+  // their stale links: the caller links back (push_back) every one whose owner may still call
+  // remove().
+  waiter* detach_all() noexcept {
+    waiter* first = head_;
+    head_ = tail_ = nullptr;
+    return first;
+  }
 
  private:
   waiter* head_ = nullptr;

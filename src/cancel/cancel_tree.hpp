@@ -41,6 +41,11 @@ struct cancel_forwarder {
 // nothing refers to the node: no timer, no other thread's set_deadline, no parent list).
 void enter_node(scope_node& node, task* t, const char* what);
 void leave_node(scope_node& node, task* t) noexcept;
+// The same for a node no other thread can reach but through its parent's child list or its
+// owner's joined children (a nursery's node whose scope object never left the nursery; step 9 of
+// the protocol): neither takes the node's lock.
+void enter_private_node(scope_node& node, task* t) noexcept;
+void leave_private_node(scope_node& node, task* t) noexcept;
 // A node that was running without a scope object (a task's own node, a start gate) leaves its
 // parent's child list, if a park ever linked it.
 void leave_task_node(cancel_node& node) noexcept;

@@ -291,7 +291,13 @@ void spawn_child(nursery_core& n, task_header* header, start_handshake*) {
   n.runtime->schedule(t);
 }
 
-grove::cancel_scope& nursery_scope(nursery_core& n) noexcept { return n.scope; }
+grove::cancel_scope& nursery_scope(nursery_core& n) noexcept {
+  // relaxed: this store precedes, in the caller's thread, every use of the scope object; a use
+  // that can race with the owner's leave is made by a thread whose effects reach the owner only
+  // through a child it joins (acquire), or through the node's lock once the owner takes it.
+  n.scope_handed_out.store(true, std::memory_order_relaxed);
+  return n.scope;
+}
 
 void nursery_adopt(nursery_core& n, nursery_owned* object) noexcept {
   std::lock_guard guard(n.lock);
@@ -304,7 +310,7 @@ std::size_t nursery_child_count(const nursery_core& n) noexcept { return n.live_
 bool run_nursery(nursery_body_ref body) {
   task* self = require_task("grove::open_nursery");
   nursery_core n(self);
-  enter_node(n.node(), self, "grove::open_nursery");
+  enter_private_node(n.node(), self);  // nobody else can see the node yet
   change_open_nurseries(self, [&] {
     n.enclosing = self->innermost_nursery;
     self->innermost_nursery = &n;
@@ -330,7 +336,11 @@ bool run_nursery(nursery_body_ref body) {
 
   change_open_nurseries(self, [&] { self->innermost_nursery = n.enclosing; });
   const bool own_scope_absorbs = absorbs(n.node());
-  leave_node(n.node(), self);
+  if (n.scope_handed_out.load(std::memory_order_relaxed)) {
+    leave_node(n.node(), self);
+  } else {
+    leave_private_node(n.node(), self);
+  }
 
   if (n.errors.size() == 1) std::rethrow_exception(n.errors.front());
   if (n.errors.size() > 1) throw exception_group(std::move(n.errors));

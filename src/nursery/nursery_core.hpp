@@ -85,6 +85,9 @@ struct nursery_core {
   std::atomic<std::uint64_t> folds{0};     // odd while the owner folds its counts into `live`
   waiter* join_waiter = nullptr;           // published by the owner's CAS on `live`
   std::atomic<bool> saw_cancelled{false};  // some child raised `cancelled`
+  // Set once nursery::cancel_scope() handed the scope object out: from then on another thread
+  // may cancel or re-deadline the node while the owner leaves it (cancel_tree.cpp, step 9).
+  std::atomic<bool> scope_handed_out{false};
   spin_lock lock;                          // guards the listed children and errors
   task* first_child = nullptr;             // listed children (see task::listed)
   std::vector<std::exception_ptr> errors;  // in order of occurrence

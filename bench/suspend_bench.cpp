@@ -2,6 +2,8 @@
 // set() to the nursery's return and peak RSS; and cancelling a nursery of 100 000 tasks sleeping
 // for an hour. Peer: 100 000 Boost.Fiber fibers on a condition_variable, then notify_all().
 // Every measurement runs in a forked child, so its peak RSS (VmHWM) and threads are its own.
+// The floor under the cancel row: a plain throw and catch of grove::cancelled through one
+// frame, as each cancelled sleeper does once (from sleep_until to its task's entry).
 #include <benchmark/benchmark.h>
 
 #include <atomic>
@@ -171,6 +173,30 @@ void BM_boost_fiber_cv_100k(benchmark::State& state) {
   measure(state, [pooled] { return boost_fiber_cv(pooled); });
 }
 
+// The frames a cancelled sleeper unwinds: the throwing call and the frame that catches.
+[[gnu::noinline]] void throw_cancelled(int round) {
+  if (round >= 0) throw grove::cancelled{};
+}
+[[gnu::noinline]] int call_that_throws(int round) {
+  throw_cancelled(round);
+  return round;
+}
+
+void BM_throw_catch_cancelled(benchmark::State& state) {
+  int caught = 0;
+  for (auto _ : state) {
+    try {
+      benchmark::DoNotOptimize(call_that_throws(caught));
+    } catch (const grove::cancelled&) {
+      ++caught;
+    }
+  }
+  if (caught != static_cast<int>(state.iterations())) state.SkipWithError("a throw was lost");
+  state.counters["us_per_throw"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * 1e-6,
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
 }  // namespace
 
 // Time = manual: release (set/cancel/notify_all) to the last join, measured in the child.
@@ -193,5 +219,7 @@ BENCHMARK(BM_boost_fiber_cv_100k)
     ->Iterations(1)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
+
+BENCHMARK(BM_throw_catch_cancelled)->Iterations(100'000)->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();

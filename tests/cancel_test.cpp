@@ -259,6 +259,70 @@ TEST_CASE("cancelling a nursery's scope cancels body and children, and the nurse
   });
 }
 
+TEST_CASE("a nursery's scope handed to another task may be cancelled while the nursery closes") {
+  run_on(2, [] {
+    for (int round = 0; round < 100; ++round) {
+      grove::event handed_out;
+      grove::cancel_scope* inner_scope = nullptr;
+      std::atomic<bool> child_cancelled{false};
+      grove::open_nursery([&](grove::nursery& outer) {
+        outer.start_soon([&] {
+          grove::open_nursery([&](grove::nursery& inner) {
+            inner.start_soon([&] {
+              try {
+                grove::sleep_for(1h);
+              } catch (const grove::cancelled&) {
+                child_cancelled = true;
+                throw;
+              }
+            });
+            inner_scope = &inner.cancel_scope();
+            handed_out.set();
+          });  // absorbs its own scope's cancellation
+        });
+        outer.start_soon([&] {
+          handed_out.wait();
+          inner_scope->cancel();  // races with the inner nursery's close on the other worker
+        });
+      });
+      CHECK(child_cancelled.load());
+    }
+  });
+}
+
+TEST_CASE("cancelling an enclosing scope while inner nurseries open and close reaches every task") {
+  run_on(2, [] {
+    for (int round = 0; round < 30; ++round) {
+      grove::cancel_scope scope;
+      grove::event enough;
+      std::atomic<int> closed{0};
+      const int wanted = 10 * (round % 5 + 1);
+      grove::open_nursery([&](grove::nursery& n) {
+        n.start_soon([&] {
+          scope.run([&] {
+            grove::open_nursery([&](grove::nursery& loops) {
+              for (int t = 0; t < 4; ++t) {
+                loops.start_soon([&] {
+                  for (;;) {  // until cancelled
+                    grove::open_nursery([](grove::nursery& inner) {
+                      inner.start_soon([] { grove::sleep_for(20us); });  // parks: links the node
+                    });
+                    if (++closed == wanted) enough.set();
+                  }
+                });
+              }
+            });
+          });
+        });
+        enough.wait();
+        scope.cancel();  // the walk meets nodes that are being left
+      });
+      CHECK(scope.cancelled_caught());
+      CHECK(closed.load() >= wanted);
+    }
+  });
+}
+
 TEST_CASE(
     "a value-returning nursery body cancelled by its own scope returns a value-initialised R") {
   run_on(1, [] {

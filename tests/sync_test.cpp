@@ -10,8 +10,10 @@
 
 #include "support/parking.hpp"
 #include "support/runtime_fixture.hpp"
+#include "support/watchdog.hpp"
 
 using grove_test::run_on;
+using grove_test::run_with_watchdog;
 using grove_test::wait_until_parked;
 
 // ---- event ----
@@ -92,6 +94,47 @@ TEST_CASE("cancelled event waiters leave and the event stays usable") {
       wait_until_parked("grove::event::wait");
       never.set();
     });
+  });
+}
+
+TEST_CASE("an event set while some waiters are cancelled wakes each waiter exactly once") {
+  run_on(2, [] {
+    for (int round = 0; round < 30; ++round) {
+      grove::event ready;
+      grove::event go;
+      grove::cancel_scope doomed;
+      std::atomic<int> woken{0};
+      std::atomic<int> cancelled{0};
+      auto waiter = [&] {
+        try {
+          ready.wait();
+          ++woken;
+        } catch (const grove::cancelled&) {
+          ++cancelled;
+          throw;
+        }
+      };
+      grove::open_nursery([&](grove::nursery& n) {
+        n.start_soon([&] {
+          doomed.run([&] {
+            grove::open_nursery([&](grove::nursery& inner) {
+              for (int i = 0; i < 20; ++i) inner.start_soon(waiter);
+            });
+          });
+        });
+        for (int i = 0; i < 20; ++i) n.start_soon(waiter);
+        n.start_soon([&] {
+          go.wait();
+          ready.set();  // on the other worker, racing with the cancel below
+        });
+        wait_until_parked("grove::event::wait", 40);
+        go.set();
+        doomed.cancel();
+      });
+      // The 20 outside the doomed scope were set free; each doomed one either way, once.
+      CHECK(woken.load() >= 20);
+      CHECK(woken.load() + cancelled.load() == 40);
+    }
   });
 }
 
@@ -333,6 +376,71 @@ TEST_CASE("a cancelled condition_variable wait re-acquires the mutex before thro
       canceller_done = true;
     });
     cv.notify_all();  // the cancelled waiter left the queue: nothing to wake
+  });
+}
+
+TEST_CASE("notify_all racing with cancellation leaves the wait queue sound for later waiters") {
+  // A doomed waiter whose cancellation wins while notify_all walks the queue is linked back for
+  // its owner to remove; a stale link there would lose or corrupt later waiters.
+  run_with_watchdog(2, [] {
+    for (int round = 0; round < 40; ++round) {
+      grove::mutex m;
+      grove::condition_variable cv;
+      int generation = 0;  // guarded by m
+      grove::cancel_scope doomed;
+      std::atomic<bool> notifier_ready{false};
+      std::atomic<bool> start{false};
+      std::atomic<int> woken{0};
+      std::atomic<int> cancelled{0};
+      auto waiter = [&] {
+        std::unique_lock lock(m);
+        const int seen = generation;
+        try {
+          while (generation == seen) cv.wait(lock);
+          ++woken;
+        } catch (const grove::cancelled&) {
+          ++cancelled;
+          throw;
+        }
+      };
+      auto notify = [&] {
+        {
+          std::scoped_lock lock(m);
+          ++generation;
+        }
+        cv.notify_all();
+      };
+      grove::open_nursery([&](grove::nursery& n) {
+        n.start_soon([&] {
+          doomed.run([&] {
+            grove::open_nursery([&](grove::nursery& inner) {
+              for (int i = 0; i < 50; ++i) inner.start_soon(waiter);
+            });
+          });
+        });
+        for (int i = 0; i < 50; ++i) n.start_soon(waiter);
+        wait_until_parked("grove::condition_variable::wait", 100);
+        n.start_soon([&] {
+          notifier_ready = true;
+          while (!start.load()) grove::checkpoint();
+          cv.notify_all();  // on the other worker, most rounds: races with the cancel below
+          notify();         // the spurious wake-up above re-queued the free waiters
+        });
+        while (!notifier_ready.load()) grove::checkpoint();
+        start = true;
+        doomed.cancel();
+      });
+      CHECK(woken.load() >= 50);
+      CHECK(woken.load() + cancelled.load() == 100);
+      // Waiters queued after the race are all found by the next notify_all.
+      woken = 0;
+      grove::open_nursery([&](grove::nursery& n) {
+        for (int i = 0; i < 5; ++i) n.start_soon(waiter);
+        wait_until_parked("grove::condition_variable::wait", 5);
+        notify();
+      });
+      CHECK(woken.load() == 5);
+    }
   });
 }
 

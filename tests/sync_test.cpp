@@ -16,6 +16,21 @@ using grove_test::run_on;
 using grove_test::run_with_watchdog;
 using grove_test::wait_until_parked;
 
+// Starts `count` copies of `waiter` inside the scope `doomed` (in a nursery of their own) and
+// `count` outside it, in `n`. `doomed` and `waiter` must outlive the nursery `n`.
+template <class F>
+void start_inside_and_outside(grove::nursery& n, grove::cancel_scope& doomed, int count,
+                              F& waiter) {
+  n.start_soon([&doomed, &waiter, count] {
+    doomed.run([&] {
+      grove::open_nursery([&](grove::nursery& inner) {
+        for (int i = 0; i < count; ++i) inner.start_soon(waiter);
+      });
+    });
+  });
+  for (int i = 0; i < count; ++i) n.start_soon(waiter);
+}
+
 // ---- event ----
 
 TEST_CASE("an event wakes every waiting task when set") {
@@ -115,14 +130,7 @@ TEST_CASE("an event set while some waiters are cancelled wakes each waiter exact
         }
       };
       grove::open_nursery([&](grove::nursery& n) {
-        n.start_soon([&] {
-          doomed.run([&] {
-            grove::open_nursery([&](grove::nursery& inner) {
-              for (int i = 0; i < 20; ++i) inner.start_soon(waiter);
-            });
-          });
-        });
-        for (int i = 0; i < 20; ++i) n.start_soon(waiter);
+        start_inside_and_outside(n, doomed, 20, waiter);
         n.start_soon([&] {
           go.wait();
           ready.set();  // on the other worker, racing with the cancel below
@@ -411,14 +419,7 @@ TEST_CASE("notify_all racing with cancellation leaves the wait queue sound for l
         cv.notify_all();
       };
       grove::open_nursery([&](grove::nursery& n) {
-        n.start_soon([&] {
-          doomed.run([&] {
-            grove::open_nursery([&](grove::nursery& inner) {
-              for (int i = 0; i < 50; ++i) inner.start_soon(waiter);
-            });
-          });
-        });
-        for (int i = 0; i < 50; ++i) n.start_soon(waiter);
+        start_inside_and_outside(n, doomed, 50, waiter);
         wait_until_parked("grove::condition_variable::wait", 100);
         n.start_soon([&] {
           notifier_ready = true;

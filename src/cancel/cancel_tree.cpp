@@ -316,8 +316,9 @@ void enter_private_node(scope_node& node, task* t) noexcept {
 }
 
 void leave_private_node(scope_node& node, task* t) noexcept {
-  // No deadline (only a scope object can set one) and no cancel() in flight from a thread that
-  // is not a joined child: nothing to freeze, no sync to wait for.
+  // No deadline (only a scope object can set one), and no cancel() of the node in flight: it
+  // needs the scope object, and whoever took it set the flag that sends the owner through
+  // leave_node instead (nursery.cpp, nursery_scope). Nothing to freeze, no sync to wait for.
   node.state.store(cancel_node::phase::finished, std::memory_order_release);
   detach_left_node(node, t);
 }

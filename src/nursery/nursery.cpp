@@ -292,9 +292,13 @@ void spawn_child(nursery_core& n, task_header* header, start_handshake*) {
 }
 
 grove::cancel_scope& nursery_scope(nursery_core& n) noexcept {
-  // relaxed: this store precedes, in the caller's thread, every use of the scope object; a use
-  // that can race with the owner's leave is made by a thread whose effects reach the owner only
-  // through a child it joins (acquire), or through the node's lock once the owner takes it.
+  // relaxed: this store precedes, in the caller's thread, every use of the scope object. A task
+  // of the nursery's tree (the owner, a child, a grandchild) is joined before the owner leaves,
+  // so the owner sees the flag and takes the node's lock to leave. A thread outside the tree
+  // must know the nursery is still open when it calls cancel(): if what tells it so is a task
+  // of the tree that cancel() itself wakes or that it signals afterwards, that task reaches the
+  // owner's join after the flag too. A call racing with the nursery's end is a use after its
+  // end (the nursery& is valid until open_nursery returns), with or without the lock.
   n.scope_handed_out.store(true, std::memory_order_relaxed);
   return n.scope;
 }

@@ -22,6 +22,9 @@ bool foreign_completion::park_until_complete(waiter& w, bool cancellable) {
   current_ = &w;
   const wait_outcome outcome = park(w, guard, {.cancellable = cancellable, .what = what_});
   guard.lock();
+  // Decided: a complete() from now on must not find `w`, whose decision is the task's word
+  // (task.hpp, begin_wait), which the task's next wait (in request_stop, say) would reuse.
+  current_ = nullptr;
   guard.release();  // the caller owns lock_ again
   return outcome == wait_outcome::signalled;
 }

@@ -124,7 +124,8 @@ bool signal(waiter& w) noexcept {
 }
 
 // Decide first, unlink only the waiters we win: a cancelled waiter is left for its owner to
-// remove under the same lock, so no waker writes to a waiter whose owner may be leaving.
+// remove under the same lock, which it takes before it leaves (so a waker holding that lock may
+// still touch it, as signal_all does).
 waiter* take_first_live(wait_list& list) noexcept {
   for (waiter* w = list.front(); w != nullptr; w = w->next) {
     if (decide_signalled(*w)) {

@@ -55,8 +55,8 @@ bool signal(waiter& w) noexcept;
 // Decides `signalled` for the longest waiter of `list` whose cancellation has not won, and
 // unlinks it; null if there is none. The caller holds the list's lock, may then hand the waiter
 // its resource (the owner cannot run before it is woken), and must wake w->owner last.
-// Cancelled waiters stay linked until their owners unlink them under the lock: no waker ever
-// writes to a waiter it did not win.
+// Cancelled waiters stay linked until their owners unlink them under the lock: no waker writes
+// to a waiter it did not win, except signal_all, which links its losers back under that lock.
 waiter* take_first_live(wait_list& list) noexcept;
 // take_first_live + wake; false if no live waiter. The caller holds the list's lock.
 bool signal_first(wait_list& list) noexcept;

@@ -173,9 +173,11 @@ inline void abandon_parking(task& t) noexcept {
 // begin_wait resets it, by the task itself, before the waiter becomes findable (under the lock
 // of the structure it is queued in, or before the publishing RMW of park_unless_done): every
 // decider finds the waiter through that synchronisation, so it sees `pending` and never a
-// previous wait's decision. No decider of a previous wait is left to race the reset: each one
-// decided (or lost) before the task resumed, and the task re-takes the structure's lock (the
-// cancel node's, to unregister) after resuming, which waits for a loser to let go.
+// previous wait's decision. The rule that keeps a decider of a previous wait from deciding the
+// next one: a task begins a wait only after it has re-taken every lock under which its previous
+// waiter could be found (the structure's, and its cancel node's to unregister), or made the
+// waiter unfindable under it (foreign_completion clears its current waiter); a late decider,
+// which decides under that lock, has then either decided or given up.
 inline void begin_wait(waiter& w, task* self) noexcept {
   w.owner = self;
   self->wait_decision.store(wait_outcome::pending, std::memory_order_relaxed);

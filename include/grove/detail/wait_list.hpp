@@ -21,7 +21,9 @@ struct waiter {
   // wait_list links; guarded by the lock that guards the list.
   waiter* previous = nullptr;
   waiter* next = nullptr;
-  wait_list* list = nullptr;  // non-null while linked
+  // Non-null while linked; left stale on a waiter that signal_all won (its owner never reads
+  // it after a signalled wait).
+  wait_list* list = nullptr;
   // Hand-off payload for primitives that pass a value or a token to the waiter.
   void* slot = nullptr;
 };

@@ -21,22 +21,24 @@ BEGIN = "<!-- targets_table.py: begin -->"
 END = "<!-- targets_table.py: end -->"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# (program, filter, extra flags); repetitions are the program's medians.
+# (program, filter, repetitions). Every program interleaves the repetitions of grove and its peer
+# in random order, so that a host whose speed drifts over seconds (a loaded virtual machine)
+# moves both sides of a ratio alike.
 RUNS = [
-    ("fork_join_bench", "fib_(grove|tbb)/30/", ["--benchmark_repetitions=5"]),
-    ("irregular_bench", "(nqueens|uts)_(grove|tbb)/", ["--benchmark_repetitions=5"]),
-    ("suspend_bench", "grove_cancel|throw_catch", ["--benchmark_repetitions=3"]),
-    ("channel_bench", "channel_(grove|boost_fiber)/64/2|mutex_contended_(grove|boost_fiber)/2",
-     ["--benchmark_repetitions=3"]),
-    ("algorithm_bench", "matmul_(sequential|grove|tbb)",
-     ["--benchmark_repetitions=5", "--benchmark_enable_random_interleaving=true"]),
+    ("fork_join_bench", "fib_(grove|tbb)/30/", 5),
+    ("irregular_bench", "(nqueens|uts)_(grove|tbb)/", 5),
+    ("suspend_bench", "grove_cancel|throw_catch", 3),
+    ("channel_bench", "channel_(grove|boost_fiber)/64/2|mutex_contended_(grove|boost_fiber)/2", 3),
+    ("algorithm_bench", "matmul_(sequential|grove|tbb)", 5),
 ]
 
 
-def run_program(build, program, bench_filter, extra):
+def run_program(build, program, bench_filter, repetitions):
     command = [os.path.join(HERE, "run_quiet.py"), os.path.join(build, "bench", program),
                f"--benchmark_filter={bench_filter}", "--benchmark_format=json",
-               "--benchmark_report_aggregates_only=true"] + extra
+               f"--benchmark_repetitions={repetitions}",
+               "--benchmark_enable_random_interleaving=true",
+               "--benchmark_report_aggregates_only=true"]
     print("running:", " ".join(shlex.quote(c) for c in command), file=sys.stderr, flush=True)
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
@@ -144,11 +146,12 @@ def main():
     parser.add_argument("--write", metavar="FILE", help="replace the table between the markers")
     args = parser.parse_args()
     results = {}
-    for program, bench_filter, extra in RUNS:
-        results.update(run_program(args.build, program, bench_filter, extra))
+    for program, bench_filter, repetitions in RUNS:
+        results.update(run_program(args.build, program, bench_filter, repetitions))
     text = (f"Taken on {datetime.date.today()} with `bench/targets_table.py --write "
             f"docs/benchmarks.md` at commit {commit()}; {machine()}. Medians of each program's "
-            "repetitions (5 for fork-join, irregular and matmul, 3 otherwise).\n\n"
+            "repetitions (5 for fork-join, irregular and matmul, 3 otherwise), grove's and its "
+            "peer's interleaved in random order.\n\n"
             + table(results))
     if not args.write:
         print(text)

@@ -153,9 +153,8 @@ void signal_all(wait_list& list) noexcept {
   waiter* w = list.detach_all();
   while (w != nullptr) {
     waiter* next = w->next;  // read first: once woken, w's owner may destroy it
-    task* owner = w->owner;
-    if (decide_wait(*owner, wait_outcome::signalled)) {
-      wake(owner);
+    if (decide_signalled(*w)) {
+      wake(w->owner);  // w is alive until its owner runs, which only this wake allows
     } else {
       list.push_back(*w);
     }
